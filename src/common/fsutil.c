@@ -1,0 +1,189 @@
+/* File helpers shared by every module. */
+#include "common/fsutil.h"
+#include "common/cleanup.h"
+#include "common/xalloc.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t r = write(fd, p, len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = read(fd, p + done, len - done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
+}
+
+char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct berr **err)
+{
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return berr_sys(err, "open %s", path), NULL;
+    size_t cap = 4096, n = 0;
+    _cleanup_free_ char *buf = xmalloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max)
+                return berr_set(err, EFBIG, "read %s: larger than %zu bytes", path, max), NULL;
+            cap = cap * 2 > max ? max : cap * 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return berr_sys(err, "read %s", path), NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    if (len)
+        *len = n;
+    return steal_ptr(&buf);
+}
+
+int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                  struct berr **err)
+{
+    _cleanup_close_ int fd =
+        openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return berr_sys(err, "open %s", path);
+    if (write_all(fd, buf, len) < 0)
+        return berr_sys(err, "write %s", path);
+    return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                         struct berr **err)
+{
+    _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+    _cleanup_close_ int fd =
+        openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0)
+        return berr_sys(err, "open %s", tmp);
+    if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+        berr_sys(err, "write %s", tmp);
+        unlinkat(dirfd, tmp, 0);
+        return -1;
+    }
+    if (renameat(dirfd, tmp, dirfd, path) < 0) {
+        berr_sys(err, "rename %s to %s", tmp, path);
+        unlinkat(dirfd, tmp, 0);
+        return -1;
+    }
+    return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode, struct berr **err)
+{
+    _cleanup_free_ char *p = xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+            return berr_sys(err, "mkdir %s", p);
+        *s = '/';
+    }
+    if (mkdir(p, mode) < 0 && errno != EEXIST)
+        return berr_sys(err, "mkdir %s", p);
+    return 0;
+}
+
+int cloexec_from(int from)
+{
+    if (syscall(SYS_close_range, (unsigned)from, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return 0;
+    /* Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd instead. */
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return -1;
+    int dfd = dirfd(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] == '.' || fd < from || fd == dfd)
+            continue;
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int rm_rf_children(int fd, struct berr **err)
+{
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return berr_sys(err, "fdopendir");
+    }
+    struct dirent *de;
+    int ret = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            continue;
+        if (errno != EISDIR && errno != EPERM) {
+            ret = berr_sys(err, "unlink %s", de->d_name);
+            continue;
+        }
+        if (rm_rf_at(dirfd(d), de->d_name, err) < 0)
+            ret = -1;
+    }
+    closedir(d);
+    return ret;
+}
+
+int rm_rf_at(int dirfd, const char *path, struct berr **err)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        if (errno == ENOTDIR || errno == ELOOP) {
+            if (unlinkat(dirfd, path, 0) < 0 && errno != ENOENT)
+                return berr_sys(err, "unlink %s", path);
+            return 0;
+        }
+        return berr_sys(err, "open %s", path);
+    }
+    if (rm_rf_children(fd, err) < 0)
+        return -1;
+    if (unlinkat(dirfd, path, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return berr_sys(err, "rmdir %s", path);
+    return 0;
+}

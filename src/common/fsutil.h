@@ -1,0 +1,29 @@
+/* Small file helpers: whole-file reads and writes, atomic replacement, directory creation,
+ * and closing inherited fds. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/* Read a whole file (at most max bytes, else EFBIG) into a NUL-terminated buffer the caller
+ * frees. dirfd may be AT_FDCWD. */
+char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct berr **err);
+/* Write buf to an existing or new file (O_TRUNC unless append). */
+int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                  struct berr **err);
+/* Write to "<path>.tmp", fsync, rename over path, so readers see the old or the new file. */
+int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                         struct berr **err);
+/* Like mkdir -p; existing directories are fine. */
+int mkdir_p(const char *path, mode_t mode, struct berr **err);
+/* Write all of buf, retrying on EINTR and short writes. Returns 0 or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);
+/* Read exactly len bytes unless EOF; returns bytes read or -1 with errno. */
+ssize_t read_all(int fd, void *buf, size_t len);
+/* Mark every fd >= from close-on-exec. */
+int cloexec_from(int from);
+/* Remove a directory tree (no symlink following). Missing is fine. */
+int rm_rf_at(int dirfd, const char *path, struct berr **err);
