@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "common/err.h"
@@ -21,13 +22,25 @@ enum rt_cgroup_mode rt_cgroup_detect_mode(void);
 
 /* linux.resources, parsed and validated. Opaque; owned by the caller. */
 struct rt_resources;
-/* Parse linux.resources (may be NULL: no limits). Unknown fields are ignored as runc does;
- * wrong types or impossible values fail, naming the field. */
+/* Parse linux.resources (may be NULL: no limits; the result is never NULL then). Unknown
+ * fields are ignored as runc does; wrong types or impossible values fail, naming the field:
+ * "<where>: linux.resources.memory.limit: expected an integer" (where names the file; may be
+ * NULL). Errors of validation carry errnum 0. */
 struct rt_resources *rt_resources_parse(json_t *resources, const char *where, struct berr **err);
 /* Parse the flags of `berth-runc update` (--memory 10M ...) into a resources object. Each
  * flag is a NULL-terminated pair list {name, value, name, value, ..., NULL}. */
 struct rt_resources *rt_resources_from_flags(char *const *pairs, struct berr **err);
 void rt_resources_free(struct rt_resources *r);
+/* For create, as runc's specconv does: append runc's default device rules after
+ * linux.resources.devices (mknod of any char/block device; rwm on /dev/null, zero, full,
+ * random, urandom, tty, ptmx, pts/N, net/tun). A device in devs (linux.devices) at the path of
+ * a default replaces that default, and, as in runc, linux.devices entries are not allowed by
+ * themselves: the spec's linux.resources.devices must allow them. After this call the device
+ * cgroup is always set up (default deny); without it, a spec with no linux.resources.devices
+ * leaves device access as the parent cgroup has it. */
+struct rt_device;
+void rt_resources_add_default_devices(struct rt_resources *r, const struct rt_device *devs,
+                                      size_t n);
 
 /* A container's cgroup (one directory per v1 hierarchy, or one v2 directory). */
 struct rt_cgroup;

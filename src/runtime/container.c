@@ -126,6 +126,7 @@ struct create_job {
     pid_t pid;
     char *bundle;
     char *rootfs;
+    struct rt_rootfs_ctx rctx;
 };
 
 static void create_job_release(struct create_job *j, bool failed)
@@ -150,6 +151,7 @@ static void create_job_release(struct create_job *j, bool failed)
     closep(&j->sync_parent);
     closep(&j->sync_child);
     closep(&j->pty_parent);
+    rt_rootfs_ctx_clear(&j->rctx);
     rt_cgroup_free(j->cg);
     rt_state_free(j->st);
     rt_seccomp_free(j->seccomp);
@@ -191,11 +193,13 @@ static int validate(const struct rt_create_opts *o, struct create_job *j, struct
         return berr_set(err, ENOTDIR, "root.path: rootfs %s is not a directory", buf);
     j->rootfs = xstrdup(buf);
     _cleanup_free_ char *where = xasprintf("%s/config.json", j->bundle);
-    if (rt_mounts_validate(spec, err) < 0)
+    if (rt_mounts_validate_bundle(spec, j->bundle, err) < 0)
         return berr_wrap(err, "%s", where);
     j->res = rt_resources_parse(spec->resources, where, err);
-    if (j->res == NULL && err && *err)
+    if (j->res == NULL)
         return -1;
+    /* As runc: the standard devices stay usable whatever linux.resources.devices says. */
+    rt_resources_add_default_devices(j->res, spec->devices, spec->n_devices);
     if (spec->seccomp) {
         j->seccomp = rt_seccomp_compile(spec->seccomp, where, err);
         if (j->seccomp == NULL)
@@ -271,9 +275,23 @@ static int spawn_init(struct create_job *j, const struct rt_create_opts *o, stru
             return -1;
     }
 
+    j->rctx = (struct rt_rootfs_ctx){
+        .spec = spec,
+        .bundle = j->bundle,
+        .rootfs = j->rootfs,
+        .cgroup = j->cg,
+        .userns = spec->namespaces[RT_NS_USER].present,
+        .cgroupns = spec->namespaces[RT_NS_CGROUP].present,
+        .no_pivot = o->no_pivot,
+    };
+    /* Id-mapped sources must be opened while we still own them, before the new userns. */
+    if ((flags & CLONE_NEWUSER) && rt_rootfs_open_idmapped(&j->rctx, err) < 0)
+        return -1;
+
     struct rt_init_ctx ctx = {
         .id = o->id,
         .spec = spec,
+        .rootfs_ctx = &j->rctx,
         .process = spec->process,
         .bundle = j->bundle,
         .rootfs = j->rootfs,

@@ -90,23 +90,13 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
             return berr_sys(err, "create a session keyring");
     }
 
-    struct rt_rootfs_ctx rctx = {
-        .spec = spec,
-        .bundle = ctx->bundle,
-        .rootfs = ctx->rootfs,
-        .cgroup = ctx->cgroup,
-        .userns = spec->namespaces[RT_NS_USER].present,
-        .cgroupns = spec->namespaces[RT_NS_CGROUP].present,
-        .no_pivot = ctx->no_pivot,
-    };
-    if (rt_rootfs_prepare(&rctx, err) < 0)
+    struct rt_rootfs_ctx *rctx = ctx->rootfs_ctx;
+    if (rt_rootfs_prepare(rctx, err) < 0)
         return -1;
     /* process.cwd is created if missing, as runc does, beneath the rootfs. */
     {
-        _cleanup_close_ int rootfd = open(ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (rootfd < 0)
-            return berr_sys(err, "open rootfs %s", ctx->rootfs);
-        _cleanup_close_ int cwdfd = rt_open_beneath(rootfd, proc->cwd, true, false, err);
+        _cleanup_close_ int cwdfd = rt_open_beneath(rt_rootfs_fd(rctx), proc->cwd, true, false,
+                                                    err);
         if (cwdfd < 0)
             return berr_wrap(err, "process.cwd %s", proc->cwd);
     }
@@ -127,7 +117,7 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
             return -1;
     }
 
-    if (rt_rootfs_pivot(&rctx, err) < 0)
+    if (rt_rootfs_pivot(rctx, err) < 0)
         return -1;
     if (write_sysctls(spec, err) < 0)
         return -1;
@@ -138,7 +128,7 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
             return -1;
         closep(&ctx->console_fd);
     }
-    if (rt_rootfs_finalize(&rctx, err) < 0)
+    if (rt_rootfs_finalize(rctx, err) < 0)
         return -1;
     if (spec->has_personality && personality(spec->personality) < 0)
         return berr_sys(err, "set personality");

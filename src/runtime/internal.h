@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "runtime/cgroup.h"
+#include "runtime/rootfs.h"
 #include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
@@ -16,6 +17,7 @@ struct rt_init_ctx {
     const char *rootfs;               /* absolute */
     struct rt_cgroup *cgroup;
     struct rt_seccomp *seccomp;
+    struct rt_rootfs_ctx *rootfs_ctx; /* made by the parent (id-mapped trees are opened there) */
     int sync_fd;          /* child end of the handshake socket */
     int console_fd;       /* connected console socket, or -1 */
     int state_dirfd;      /* state dir (holds exec.fifo) when created by `create`, else -1 */

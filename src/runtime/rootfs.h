@@ -10,10 +10,11 @@
 #include "runtime/cgroup.h"
 #include "runtime/spec.h"
 
-/* Check every mount's options, types and destinations, linux.devices and rootfsPropagation,
- * before anything is done. Called from container creation. Relative bind sources are checked
- * against the working directory (runc runs from the bundle); rt_mounts_validate_bundle names
- * the bundle instead. Errors name the entry: "config.json: mounts[3] (/data): ...". */
+/* Check every mount's options, types and destinations, linux.devices, rootfsPropagation and
+ * masked/readonly paths, before anything is done. Called from container creation. Bind sources
+ * must exist; relative ones are below the bundle, so rt_mounts_validate (no bundle) checks only
+ * absolute ones and rt_mounts_validate_bundle checks all. Errors name the entry, for the caller
+ * to prefix with the file: "mounts[3] (/data): bind source /x: No such file or directory". */
 int rt_mounts_validate(const struct rt_spec *spec, struct berr **err);
 int rt_mounts_validate_bundle(const struct rt_spec *spec, const char *bundle, struct berr **err);
 
@@ -21,12 +22,12 @@ struct rt_rootfs_priv;
 
 struct rt_rootfs_ctx {
     const struct rt_spec *spec;
-    const char *bundle;      /* absolute bundle path: relative mount sources are below it */
-    const char *rootfs;      /* absolute host path of the root filesystem */
+    const char *bundle;       /* absolute bundle path: relative mount sources are below it */
+    const char *rootfs;       /* absolute host path of the root filesystem */
     struct rt_cgroup *cgroup; /* for "cgroup" mounts; may be NULL */
-    bool userns;             /* in a new user namespace: device nodes are bind-mounted */
-    bool cgroupns;           /* in a new cgroup namespace */
-    bool no_pivot;           /* chroot instead of pivot_root (--no-pivot) */
+    bool userns;              /* in a new user namespace: device nodes are bind-mounted */
+    bool cgroupns;            /* in a new cgroup namespace */
+    bool no_pivot;            /* chroot instead of pivot_root (--no-pivot) */
     /* Internal state between the calls below (the rootfs fd, what finalize still has to do).
      * Start with NULL (a zeroed ctx); rt_rootfs_ctx_clear() releases it. */
     struct rt_rootfs_priv *priv;
@@ -34,6 +35,9 @@ struct rt_rootfs_ctx {
 
 /* Release ctx->priv (fds are O_CLOEXEC, so an exec without it leaks nothing). */
 void rt_rootfs_ctx_clear(struct rt_rootfs_ctx *ctx);
+/* After rt_rootfs_prepare: an O_PATH fd of the rootfs mount (owned by ctx; it stays "/" after
+ * the pivot), for resolving more paths with rt_open_beneath without reopening it. -1 before. */
+int rt_rootfs_fd(const struct rt_rootfs_ctx *ctx);
 
 /* Optional, for idmapped mounts ("idmap"/"ridmap" options or uidMappings/gidMappings on a
  * bind mount) of filesystems the container's user namespace does not own: the kernel lets

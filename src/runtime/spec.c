@@ -71,23 +71,87 @@ static int get_int(json_t *obj, const char *key, const char *where, const char *
     return 0;
 }
 
-/* Unsigned 64-bit values (rlimits) may exceed json_int_t; jansson then reports a real. */
+/* Unsigned 64-bit fields arrive folded into json_int_t by rt_json_loadb(): the cast restores
+ * the exact value. */
 static int get_u64(json_t *obj, const char *key, const char *where, const char *path,
                    uint64_t *out, struct berr **err)
 {
     json_t *v = json_object_get(obj, key);
     if (v == NULL || json_is_null(v))
         return berr_set(err, EINVAL, "%s: %s is required", where, path);
-    if (json_is_integer(v)) {
-        json_int_t n = json_integer_value(v);
-        *out = n < 0 ? UINT64_MAX : (uint64_t)n;
-        return 0;
+    if (!json_is_integer(v))
+        return type_error(err, where, path, "an unsigned integer");
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* jansson keeps integers in int64_t and rejects larger literals, but the spec has uint64 fields
+ * (rlimits, seccomp argument values) whose natural values reach 2^64-1. Rewrite each literal in
+ * [2^63, 2^64) as its two's-complement negative (padded with spaces where shorter, so error
+ * columns mostly stay put); a (uint64_t) cast of the parsed value gives the literal back. */
+static char *fold_u64_literals(const char *text, size_t len, size_t *out_len)
+{
+    char *out = NULL;
+    size_t olen = 0, copied = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        if (c < '0' || c > '9' || (i > 0 && (text[i - 1] == '-' || text[i - 1] == '.')))
+            continue;
+        size_t j = i;
+        while (j < len && text[j] >= '0' && text[j] <= '9')
+            j++;
+        size_t n = j - i;
+        bool plain = j == len || !strchr(".eE", text[j]);
+        if (plain && (n == 19 || n == 20)) {
+            char num[24];
+            memcpy(num, text + i, n);
+            num[n] = 0;
+            errno = 0;
+            unsigned long long v = strtoull(num, NULL, 10);
+            if (errno == 0 && v > (unsigned long long)INT64_MAX) {
+                /* Each rewrite grows the text by at most one byte. */
+                if (out == NULL)
+                    out = xmalloc(len + len / 19 + 2);
+                memcpy(out + olen, text + copied, i - copied);
+                olen += i - copied;
+                int w = snprintf(num, sizeof(num), "%lld", (long long)v);
+                memcpy(out + olen, num, (size_t)w);
+                olen += (size_t)w;
+                for (size_t pad = (size_t)w; pad < n; pad++)
+                    out[olen++] = ' ';
+                copied = j;
+            }
+        }
+        i = j - 1;
     }
-    if (json_is_real(v) && json_real_value(v) >= 1.8e19) {
-        *out = UINT64_MAX;
-        return 0;
+    if (out) {
+        memcpy(out + olen, text + copied, len - copied);
+        olen += len - copied;
+        out[olen] = 0;
+        *out_len = olen;
     }
-    return type_error(err, where, path, "an unsigned integer");
+    return out;
+}
+
+json_t *rt_json_loadb(const char *text, size_t len, json_error_t *jerr)
+{
+    size_t flen = 0;
+    _cleanup_free_ char *folded = fold_u64_literals(text, len, &flen);
+    if (folded)
+        return json_loadb(folded, flen, JSON_REJECT_DUPLICATES, jerr);
+    return json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
 }
 
 static int get_strv(json_t *obj, const char *key, const char *where, const char *path,
@@ -712,7 +776,7 @@ struct rt_spec *rt_spec_parse(const char *text, size_t len, const char *where, s
 {
     json_error_t jerr;
     _cleanup_spec_ struct rt_spec *s = xzalloc(sizeof(*s));
-    s->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    s->json = rt_json_loadb(text, len, &jerr);
     if (s->json == NULL)
         return berr_set(err, EINVAL, "%s: line %d, column %d: %s", where, jerr.line, jerr.column,
                         jerr.text),

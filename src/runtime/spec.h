@@ -182,6 +182,10 @@ struct rt_spec {
 /* Parse a config.json text. `where` names the file in messages. Syntax errors say line and
  * column; semantic errors say which field. Sub-objects are validated by their modules. */
 struct rt_spec *rt_spec_parse(const char *text, size_t len, const char *where, struct berr **err);
+/* Parse JSON from the user (config.json, process files, resources files). Duplicate keys are
+ * refused; integer literals in [2^63, 2^64) are stored as their int64 two's complement, so
+ * read uint64 fields as (uint64_t)json_integer_value(). */
+json_t *rt_json_loadb(const char *text, size_t len, json_error_t *jerr);
 /* Read and parse <bundle>/config.json. */
 struct rt_spec *rt_spec_load(const char *bundle, struct berr **err);
 void rt_spec_free(struct rt_spec *spec);

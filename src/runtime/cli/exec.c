@@ -4,6 +4,7 @@
 #include "common/strv.h"
 #include "runtime/cli/cli.h"
 #include "runtime/container.h"
+#include "runtime/spec.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,7 +63,7 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
         if (text == NULL)
             return cli_fail(err);
         json_error_t jerr;
-        proc = json_loadb(text, len, 0, &jerr);
+        proc = rt_json_loadb(text, len, &jerr);
         if (proc == NULL)
             return cli_fail(berr_new(EINVAL, "%s: line %d, column %d: %s", process_file,
                                      jerr.line, jerr.column, jerr.text));

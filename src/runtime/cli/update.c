@@ -5,6 +5,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/cli/cli.h"
 #include "runtime/container.h"
+#include "runtime/spec.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -50,7 +51,7 @@ int cmd_update(struct cli_globals *g, int argc, char **argv)
         if (text == NULL)
             return cli_fail(err);
         json_error_t jerr;
-        _cleanup_json_ json_t *j = json_loadb(text, len, 0, &jerr);
+        _cleanup_json_ json_t *j = rt_json_loadb(text, len, &jerr);
         if (j == NULL)
             return cli_fail(berr_new(EINVAL, "%s: line %d, column %d: %s", resources, jerr.line,
                                      jerr.column, jerr.text));
