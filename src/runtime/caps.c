@@ -246,9 +246,12 @@ static int set_ids(const struct rt_process *p, bool setgroups_allowed, struct be
         if (setgroups(0, NULL) < 0)
             return berr_sys(err, "setgroups (drop supplementary groups)");
     }
-    if (setresgid(p->gid, p->gid, p->gid) < 0)
+    /* In a user namespace whose maps leave root unmapped, the creator keeps its capabilities
+     * under the overflow ids; uid/gid 0 then cannot be set (EINVAL) and the process runs as
+     * it is, as with crun. Any other unmapped id is an error. */
+    if (setresgid(p->gid, p->gid, p->gid) < 0 && !(errno == EINVAL && p->gid == 0))
         return berr_sys(err, "setresgid(%u)", (unsigned)p->gid);
-    if (setresuid(p->uid, p->uid, p->uid) < 0)
+    if (setresuid(p->uid, p->uid, p->uid) < 0 && !(errno == EINVAL && p->uid == 0))
         return berr_sys(err, "setresuid(%u)", (unsigned)p->uid);
     return 0;
 }

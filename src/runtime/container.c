@@ -232,8 +232,11 @@ static int drive_child(struct create_job *j, const struct rt_create_opts *o, str
     if (has_early_hooks(spec)) {
         if (rt_sync_expect(j->sync_parent, RT_SYNC_HOOKS, NULL, err) < 0)
             return -1;
+        /* The deprecated prestart hooks have always been given "created" (crun, and the
+         * runtime-tools suite, expect it); the newer create* hooks see "creating". */
+        _cleanup_free_ char *created = state_text(j->st, RT_STATUS_CREATED);
         _cleanup_free_ char *state = state_text(j->st, RT_STATUS_CREATING);
-        if (rt_hooks_run(&spec->hooks[RT_HOOK_PRESTART], "prestart", state, err) < 0 ||
+        if (rt_hooks_run(&spec->hooks[RT_HOOK_PRESTART], "prestart", created, err) < 0 ||
             rt_hooks_run(&spec->hooks[RT_HOOK_CREATE_RUNTIME], "createRuntime", state, err) < 0)
             return -1;
         if (rt_sync_send(j->sync_parent, RT_SYNC_HOOKS_DONE, 0, state) < 0)
@@ -386,7 +389,10 @@ int rt_container_create(const struct rt_create_opts *o, int *exit_status, struct
     j.st->owner = xstrdup("");
     j.st->config = json_incref(j.spec->json);
     j.st->init_pidns = j.spec->namespaces[RT_NS_PID].present;
-    if (!o->run && mkfifoat(j.st->dirfd, "exec.fifo", 0622) < 0) {
+    /* 0622 despite the umask: an init whose uid is remapped by a user namespace must still
+     * be able to open it for writing. */
+    if (!o->run && (mkfifoat(j.st->dirfd, "exec.fifo", 0622) < 0 ||
+                    fchmodat(j.st->dirfd, "exec.fifo", 0622, 0) < 0)) {
         berr_sys(err, "create exec fifo");
         goto out;
     }

@@ -147,11 +147,12 @@ void rt_exec_child_main(struct rt_init_ctx *ctx)
     program = rt_process_find_program(ctx->process, &err);
     if (program == NULL)
         goto fail;
+    /* Disarmed before READY, after which a detached exec's parent may exit at once. */
+    prctl(PR_SET_PDEATHSIG, 0);
     if (rt_sync_send(ctx->sync_fd, RT_SYNC_READY, 0, NULL) < 0) {
         berr_sys(&err, "report ready");
         goto fail;
     }
-    prctl(PR_SET_PDEATHSIG, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -75,8 +75,10 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
     if (rt_sync_expect(ctx->sync_fd, RT_SYNC_GO, NULL, err) < 0)
         return -1;
     if (ctx->new_userns) {
-        /* Become root of the new namespace: the maps are written now. */
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        /* Become root of the new namespace now that the maps are written; where the maps
+         * leave root unmapped (EINVAL) we keep the creator's full capabilities anyway. */
+        if ((setresgid(0, 0, 0) < 0 && errno != EINVAL) ||
+            (setresuid(0, 0, 0) < 0 && errno != EINVAL))
             return berr_sys(err, "become root in the user namespace");
     }
     if (rt_join_namespaces(ctx->ns_fds, err) < 0)
@@ -152,11 +154,13 @@ void rt_init_main(struct rt_init_ctx *ctx)
     if (init_setup(ctx, &program, &state_json, &err) < 0)
         goto fail;
 
+    /* Before READY: once the parent has READY it may exit at any moment, and a death signal
+     * still armed then would kill the waiting container. */
+    prctl(PR_SET_PDEATHSIG, 0);
     if (rt_sync_send(ctx->sync_fd, RT_SYNC_READY, 0, NULL) < 0) {
         berr_sys(&err, "report ready");
         goto fail;
     }
-    prctl(PR_SET_PDEATHSIG, 0);
     if (ctx->state_dirfd >= 0) {
         /* The create command is done with us; errors from here on go to stderr. */
         closep(&ctx->sync_fd);

@@ -860,6 +860,27 @@ static int mount_cgroup(struct mount_job *j, struct berr **err)
     return finish_mount(j, 0, err);
 }
 
+/* data with every comma-separated option starting with prefix removed. */
+static char *without_option(const char *data, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    char *out = xmalloc(strlen(data) + 1);
+    size_t n = 0;
+    for (const char *p = data; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (!(len >= plen && strncmp(p, prefix, plen) == 0)) {
+            if (n)
+                out[n++] = ',';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p += len + (end != NULL);
+    }
+    out[n] = 0;
+    return out;
+}
+
 static int mount_other(struct mount_job *j, struct berr **err)
 {
     _cleanup_close_ int target =
@@ -873,6 +894,15 @@ static int mount_other(struct mount_job *j, struct berr **err)
     const char *src = j->m->source && j->m->source[0] ? j->m->source : j->m->type;
     struct rt_fdpath fp;
     if (mount(src, rt_fdpath(&fp, target), j->m->type, delay_ro(j, j->o.flags), data) < 0) {
+        if (errno == EINVAL && type_is(j->m, "devpts") && data && strstr(data, "gid=")) {
+            /* A user namespace whose maps leave out the tty group (gid=5 in most specs) makes
+             * devpts refuse the option; runc and crun then mount without it. */
+            _cleanup_free_ char *nogid = without_option(data, "gid=");
+            if (mount(src, rt_fdpath(&fp, target), j->m->type, delay_ro(j, j->o.flags), nogid) ==
+                0)
+                return finish_mount(j, 0, err);
+            errno = EINVAL;
+        }
         if (!(errno == EPERM && type_is(j->m, "mqueue")))
             return berr_sys(err, "mount %s", j->m->type);
         if (host_fallback(j, target, "/dev/mqueue", err) < 0)
