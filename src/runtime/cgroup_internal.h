@@ -107,7 +107,7 @@ struct cg_device_rule {
  * fields have set == false after parsing. -1 means "unlimited" where the spec says so. */
 struct rt_resources {
     struct {
-        struct cg_val limit, reservation, swap, swappiness;
+        struct cg_val limit, reservation, swap, swappiness, kernel_tcp;
         struct cg_val disable_oom_killer, use_hierarchy, check_before_update;
     } memory;
     struct {

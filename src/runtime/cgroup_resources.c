@@ -21,7 +21,7 @@ bool cg_res_has_memory(const struct rt_resources *r)
 {
     return r->memory.limit.set || r->memory.reservation.set || r->memory.swap.set ||
            r->memory.swappiness.set || r->memory.disable_oom_killer.set ||
-           r->memory.use_hierarchy.set;
+           r->memory.use_hierarchy.set || r->memory.kernel_tcp.set;
 }
 
 bool cg_res_has_cpu(const struct rt_resources *r)
@@ -71,7 +71,7 @@ static const struct scalar_field {
     {"memory", "reservation", "memory-reservation", K_BYTES, RES_OFF(memory.reservation)},
     {"memory", "swap", "memory-swap", K_BYTES, RES_OFF(memory.swap)},
     {"memory", "kernel", "kernel-memory", K_IGNORED, 0},
-    {"memory", "kernelTCP", "kernel-memory-tcp", K_IGNORED, 0},
+    {"memory", "kernelTCP", "kernel-memory-tcp", K_BYTES, RES_OFF(memory.kernel_tcp)},
     {"memory", "swappiness", NULL, K_SWAPPINESS, RES_OFF(memory.swappiness)},
     {"memory", "disableOOMKiller", NULL, K_BOOL, RES_OFF(memory.disable_oom_killer)},
     {"memory", "useHierarchy", NULL, K_BOOL, RES_OFF(memory.use_hierarchy)},

@@ -129,6 +129,17 @@ static int v1_set_memory(struct cg_dir *d, const struct rt_resources *r, bool up
     if (!swap_first && swap != 0 && set_memsw_limit(d, swap, err) < 0)
         return -1;
 
+    /* kernelTCP is a v1-only knob (v2 charges socket memory to memory.max); kernels that
+     * dropped it lose nothing by its absence. */
+    if (r->memory.kernel_tcp.set) {
+        if (cg_has_file(d, "memory.kmem.tcp.limit_in_bytes")) {
+            if (cg_write(d, "memory.kmem.tcp.limit_in_bytes",
+                         num(buf, sizeof(buf), r->memory.kernel_tcp.v), err) < 0)
+                return -1;
+        } else {
+            log_debug("%s: no memory.kmem.tcp.limit_in_bytes; kernelTCP ignored", d->path);
+        }
+    }
     if (r->memory.reservation.set &&
         cg_write(d, "memory.soft_limit_in_bytes", num(buf, sizeof(buf), r->memory.reservation.v),
                  err) < 0)
