@@ -161,6 +161,40 @@ static void create_job_release(struct create_job *j, bool failed)
     free(j->rootfs);
 }
 
+/* As runc: a sysctl is only set when it belongs to a namespace the container has of its own,
+ * so a container cannot change the host's kernel settings. */
+static int check_sysctls(const struct rt_spec *spec, struct berr **err)
+{
+    static const char *const ipc_keys[] = {"kernel.msgmax",          "kernel.msgmnb",
+                                           "kernel.msgmni",          "kernel.sem",
+                                           "kernel.shmall",          "kernel.shmmax",
+                                           "kernel.shmmni",          "kernel.shm_rmid_forced"};
+    for (size_t i = 0; i < spec->n_sysctl; i++) {
+        const char *k = spec->sysctl[i].key;
+        bool ok = false;
+        enum rt_ns_type need = RT_NS_COUNT;
+        for (size_t j = 0; j < ARRAY_SIZE(ipc_keys); j++)
+            if (strcmp(k, ipc_keys[j]) == 0)
+                need = RT_NS_IPC;
+        if (strncmp(k, "fs.mqueue.", 10) == 0)
+            need = RT_NS_IPC;
+        else if (strncmp(k, "net.", 4) == 0)
+            need = RT_NS_NET;
+        else if (strcmp(k, "kernel.hostname") == 0 || strcmp(k, "kernel.domainname") == 0)
+            need = RT_NS_UTS;
+        /* A joined namespace counts too (a pod's network namespace is not the host's). */
+        if (need != RT_NS_COUNT)
+            ok = spec->namespaces[need].present;
+        if (!ok)
+            return berr_set(err, EINVAL,
+                            "linux.sysctl: \"%s\" %s", k,
+                            need == RT_NS_COUNT
+                                ? "is not namespaced: setting it would change the host"
+                                : "needs the container to have its own namespace for it");
+    }
+    return 0;
+}
+
 static int validate(const struct rt_create_opts *o, struct create_job *j, struct berr **err)
 {
     char buf[PATH_MAX];
@@ -181,6 +215,12 @@ static int validate(const struct rt_create_opts *o, struct create_job *j, struct
     if (spec->process->terminal && o->console_socket == NULL && (!o->run || o->detach))
         return berr_set(err, EINVAL,
                         "process.terminal is set: pass --console-socket to receive the terminal");
+    if (!spec->process->terminal && o->console_socket)
+        return berr_set(err, EINVAL,
+                        "--console-socket was given but process.terminal is false in %s/config.json",
+                        j->bundle);
+    if (check_sysctls(spec, err) < 0)
+        return berr_wrap(err, "%s/config.json", j->bundle);
     if (rt_state_check_id(o->id, err) < 0)
         return -1;
     _cleanup_free_ char *rootfs = spec->root_path[0] == '/'
@@ -448,27 +488,43 @@ int rt_container_start(const char *root, const char *id, struct berr **err)
         return berr_set(err, EINVAL, "cannot start container \"%s\": it is %s, not created", id,
                         rt_status_name(status));
     /* Opening the read side unblocks init's open for writing; non-blocking so that an init
-     * that died meanwhile cannot hang us. */
+     * that died meanwhile cannot hang us. Init then writes "0" just before execve (the write
+     * end closes on exec), or "E" and the reason if a startContainer hook or the exec fails. */
     _cleanup_close_ int fd = openat(st->dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return berr_sys(err, "open exec fifo of \"%s\"", id);
+    char msg[4096];
+    size_t len = 0;
+    bool writer_seen = false;
     for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, 100);
-        if (r > 0) {
-            char c;
-            ssize_t n = read(fd, &c, 1);
-            if (n == 1)
+        ssize_t n = read(fd, msg + len, sizeof(msg) - 1 - len);
+        if (n > 0) {
+            len += (size_t)n;
+            writer_seen = true;
+            if (len == sizeof(msg) - 1)
                 break;
-            if (n < 0 && errno == EAGAIN)
-                continue;
+            continue;
         }
-        if (r < 0 && errno != EINTR)
-            return berr_sys(err, "wait for container \"%s\" to start", id);
-        if (!rt_state_pid_alive(st))
+        if (n == 0 && writer_seen)
+            break; /* the writer closed: exec happened, or init died */
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return berr_sys(err, "read exec fifo of \"%s\"", id);
+        if (n < 0)
+            writer_seen = true; /* EAGAIN: a writer is connected, nothing written yet */
+        /* A fifo that never had a writer reads as EOF; only init's death ends that wait. */
+        if (!writer_seen && !rt_state_pid_alive(st))
             return berr_set(err, ESRCH, "container \"%s\" init exited before it was started", id);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) < 0 && errno != EINTR)
+            return berr_sys(err, "wait for container \"%s\" to start", id);
     }
+    msg[len] = 0;
     unlinkat(st->dirfd, "exec.fifo", 0);
+    if (len == 0 || msg[0] != '0' || len > 1) {
+        const char *why = strchr(msg, 'E');
+        return berr_set(err, ECANCELED, "start container \"%s\": %s", id,
+                        why && why[1] ? why + 1 : "container init exited before exec");
+    }
     json_error_t jerr;
     _cleanup_free_ char *cfg = json_dumps(st->config, JSON_COMPACT);
     _cleanup_spec_ struct rt_spec *spec = cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL)
@@ -684,6 +740,10 @@ json_t *rt_container_stats(const char *root, const char *id, struct berr **err)
     struct rt_cgroup *cg = load_cgroup(st, err);
     if (cg == NULL)
         return NULL;
+    if (current_status(st, cg) == RT_STATUS_STOPPED) {
+        rt_cgroup_free(cg);
+        return berr_set(err, ESRCH, "container \"%s\" is not running", id), NULL;
+    }
     json_t *data = rt_cgroup_stats(cg, err);
     rt_cgroup_free(cg);
     if (data == NULL)

@@ -158,7 +158,7 @@ void rt_exec_child_main(struct rt_init_ctx *ctx)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     rt_process_exec(ctx->process, ctx->seccomp, program, ctx->preserve_fds,
-                    rt_setgroups_allowed(), &err);
+                    rt_setgroups_allowed(), -1, &err);
 fail:
     rt_sync_send_error(ctx->sync_fd, err);
     _exit(1);

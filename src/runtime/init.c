@@ -55,15 +55,15 @@ static int set_status_in_state(const char *state_json, const char *status, char 
 }
 
 /* Wait until `start` opens the fifo for reading: our open for writing blocks until then. The
- * state directory fd was opened on the host before pivot_root, so no /proc is needed. */
-static int wait_for_start(int state_dirfd, struct berr **err)
+ * state directory fd was opened on the host before pivot_root, so no /proc is needed. The fd
+ * stays open (close-on-exec): `start` reads "0" just before our execve, or "E" and a message
+ * if anything fails first, so it can report startContainer hook and exec failures. */
+static int open_start_fifo(int state_dirfd, struct berr **err)
 {
-    _cleanup_close_ int fd = openat(state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+    int fd = openat(state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return berr_sys(err, "open exec fifo");
-    if (write_all(fd, "0", 1) < 0)
-        return berr_sys(err, "write exec fifo");
-    return 0;
+    return fd;
 }
 
 static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json,
@@ -147,10 +147,13 @@ void rt_init_main(struct rt_init_ctx *ctx)
     _cleanup_berr_ struct berr *err = NULL;
     _cleanup_free_ char *program = NULL;
     _cleanup_free_ char *state_json = NULL;
+    _cleanup_close_ int start_fd = -1;
     const struct rt_spec *spec = ctx->spec;
 
     /* Die with the parent while it still owns us; cleared before waiting for start. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The container's first process leads its own session, as with runc and crun. */
+    setsid();
     if (init_setup(ctx, &program, &state_json, &err) < 0)
         goto fail;
 
@@ -162,9 +165,10 @@ void rt_init_main(struct rt_init_ctx *ctx)
         goto fail;
     }
     if (ctx->state_dirfd >= 0) {
-        /* The create command is done with us; errors from here on go to stderr. */
+        /* The create command is done with us; errors from here on go to `start`. */
         closep(&ctx->sync_fd);
-        if (wait_for_start(ctx->state_dirfd, &err) < 0)
+        start_fd = open_start_fifo(ctx->state_dirfd, &err);
+        if (start_fd < 0)
             goto fail;
         closep(&ctx->state_dirfd);
     }
@@ -183,11 +187,16 @@ void rt_init_main(struct rt_init_ctx *ctx)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
     rt_process_exec(ctx->process, ctx->seccomp, program, ctx->preserve_fds,
-                    rt_setgroups_allowed(), &err);
+                    rt_setgroups_allowed(), start_fd, &err);
 fail:
-    if (ctx->sync_fd >= 0)
+    if (ctx->sync_fd >= 0) {
         rt_sync_send_error(ctx->sync_fd, err);
-    else
+    } else if (start_fd >= 0) {
+        const char *msg = err ? err->msg : "container init failed";
+        (void)!write(start_fd, "E", 1);
+        (void)!write(start_fd, msg, strlen(msg));
+    } else {
         log_error("%s", err ? err->msg : "container init failed");
+    }
     _exit(1);
 }

@@ -42,9 +42,10 @@ void __attribute__((noreturn)) rt_exec_child_main(struct rt_init_ctx *ctx);
 char *rt_process_find_program(const struct rt_process *p, struct berr **err);
 /* rlimits, scheduler, io priority, oom_score_adj: things to set while still privileged. */
 int rt_process_apply_limits(const struct rt_process *p, struct berr **err);
-/* The last steps: no_new_privs, seccomp, user and capabilities, cwd, umask, fd hygiene, exec. */
+/* The last steps: no_new_privs, seccomp, user and capabilities, cwd, umask, fd hygiene, exec.
+ * notify_fd (or -1) gets one byte "0" just before execve. */
 int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const char *program,
-                    int preserve_fds, bool setgroups_allowed, struct berr **err);
+                    int preserve_fds, bool setgroups_allowed, int notify_fd, struct berr **err);
 /* Join the namespaces whose fds are open in ctx->ns_fds (user first). */
 int rt_join_namespaces(int ns_fds[RT_NS_COUNT], struct berr **err);
 /* Whether setgroups(2) is allowed in our user namespace (a joined one may deny it). */

@@ -8,6 +8,7 @@
 #include "runtime/internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/ioprio.h>
 #include <sched.h>
 #include <signal.h>
@@ -112,7 +113,7 @@ int rt_process_apply_limits(const struct rt_process *p, struct berr **err)
 }
 
 int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const char *program,
-                    int preserve_fds, bool setgroups_allowed, struct berr **err)
+                    int preserve_fds, bool setgroups_allowed, int notify_fd, struct berr **err)
 {
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return berr_sys(err, "set no_new_privs");
@@ -125,6 +126,13 @@ int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const cha
     /* chdir after switching user, so a cwd the user may not enter is an error as with runc. */
     if (chdir(p->cwd) < 0)
         return berr_sys(err, "chdir to cwd (\"%s\") set in config.json", p->cwd);
+    /* CVE-2024-21626: a cwd like /proc/self/fd/N reaches through an fd still open from the
+     * host side into a host directory. The kernel marks such a cwd unreachable from our root:
+     * refuse it rather than exec there. */
+    char cwdbuf[PATH_MAX];
+    if (getcwd(cwdbuf, sizeof(cwdbuf)) == NULL || cwdbuf[0] != '/')
+        return berr_set(err, EPERM,
+                        "cwd \"%s\" resolves outside the container's root filesystem", p->cwd);
     if (p->has_umask)
         umask(p->umask);
     else
@@ -135,6 +143,9 @@ int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const cha
         return berr_sys(err, "mark inherited fds close-on-exec");
     if (sc && p->no_new_privileges && rt_seccomp_load(sc, err) < 0)
         return -1;
+    /* Tell whoever waits (start) that only execve is left; the fd closes on exec. */
+    if (notify_fd >= 0 && write_all(notify_fd, "0", 1) < 0)
+        return berr_sys(err, "report exec");
     execve(program, p->args, p->env);
     return berr_sys(err, "exec %s", program);
 }

@@ -98,10 +98,16 @@ int rt_rootfs_open_idmapped(struct rt_rootfs_ctx *ctx, struct berr **err)
     return rt_mounts_open_idmapped(ctx, err);
 }
 
+/* The propagation "/" gets before anything else. Everything becomes a slave of the host, so
+ * nothing done here reaches the host, unless the spec asks for sharing (then mounts made in the
+ * container are meant to propagate back). The spec's own value is applied to the container's
+ * "/" after the switch of root: applied here instead, a non-recursive "slave" or "private"
+ * would leave the mount holding the rootfs shared, it would have to be made private for
+ * pivot_root, and the rootfs bind would come out private whatever the spec says. */
 static unsigned long root_propagation(const struct rt_spec *spec)
 {
     unsigned long f = spec->rootfs_propagation ? rt_propagation_flags(spec->rootfs_propagation) : 0;
-    return f ? f : MS_SLAVE | MS_REC;
+    return (f & MS_SHARED) ? f : MS_SLAVE | MS_REC;
 }
 
 /* pivot_root refuses a new root whose parent mount is shared. Only a shared (or a

@@ -3,6 +3,7 @@
 #include "runtime/spec.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 
@@ -250,9 +251,13 @@ static int parse_caps(json_t *obj, const char *where, struct rt_caps *caps, stru
             return -1;
         for (size_t i = 0; v && v[i]; i++) {
             int c = rt_cap_from_name(v[i]);
-            if (c < 0)
-                return berr_set(err, EINVAL, "%s: %s[%zu]: unknown capability \"%s\"", where, path,
-                                i, v[i]);
+            /* runc and crun skip names this kernel or libcap does not know (a newer engine
+             * may list capabilities an older kernel lacks); so do we, saying so. */
+            if (c < 0 || c > rt_cap_last_cap()) {
+                log_warn("%s: %s[%zu]: ignoring unknown capability \"%s\"", where, path, i,
+                         v[i]);
+                continue;
+            }
             caps->sets[s] |= 1ULL << c;
         }
     }

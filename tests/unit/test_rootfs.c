@@ -309,13 +309,13 @@ static void test_validate(void **state)
     struct rt_device bad_devs[][1] = {
         {{.path = "/dev/x", .type = 'q'}},
         {{.path = "dev/x", .type = 'c'}},
-        {{.path = "/etc/passwd", .type = 'c'}},
-        {{.path = "/dev/../etc/passwd", .type = 'c'}},
+        {{.path = "/", .type = 'c'}},
+        {{.path = "/dev/..", .type = 'c'}},
         {{.path = "/dev/x", .type = 'b', .major = 5000}},
         {{.path = "/dev/x", .type = 'c', .minor = -1}},
     };
-    static const char *const why[] = {"type",       "absolute", "below /dev",
-                                      "below /dev", "range",    "range"};
+    /* Device paths need not be below /dev (runc accepts any), but must name a file. */
+    static const char *const why[] = {"type", "absolute", "not /", "not /", "range", "range"};
     for (size_t i = 0; i < ARRAY_SIZE(bad_devs); i++) {
         s.devices = bad_devs[i];
         s.n_devices = 1;
