@@ -115,6 +115,16 @@ int rt_process_apply_limits(const struct rt_process *p, struct berr **err)
 int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const char *program,
                     int preserve_fds, bool setgroups_allowed, int notify_fd, struct berr **err)
 {
+    /* CVE-2024-21626: a cwd like /proc/self/fd/N reaches through an fd still open from the
+     * host side into a host directory. The kernel marks such a cwd unreachable from our root:
+     * refuse it. Checked here, before seccomp (a profile may deny getcwd); the chdir below is
+     * repeated as the process's own user for its permission check. */
+    if (chdir(p->cwd) < 0)
+        return berr_sys(err, "chdir to cwd (\"%s\") set in config.json", p->cwd);
+    char cwdbuf[PATH_MAX];
+    if (getcwd(cwdbuf, sizeof(cwdbuf)) == NULL || cwdbuf[0] != '/')
+        return berr_set(err, EPERM,
+                        "cwd \"%s\" resolves outside the container's root filesystem", p->cwd);
     if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return berr_sys(err, "set no_new_privs");
     /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the process may be
@@ -126,13 +136,7 @@ int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const cha
     /* chdir after switching user, so a cwd the user may not enter is an error as with runc. */
     if (chdir(p->cwd) < 0)
         return berr_sys(err, "chdir to cwd (\"%s\") set in config.json", p->cwd);
-    /* CVE-2024-21626: a cwd like /proc/self/fd/N reaches through an fd still open from the
-     * host side into a host directory. The kernel marks such a cwd unreachable from our root:
-     * refuse it rather than exec there. */
-    char cwdbuf[PATH_MAX];
-    if (getcwd(cwdbuf, sizeof(cwdbuf)) == NULL || cwdbuf[0] != '/')
-        return berr_set(err, EPERM,
-                        "cwd \"%s\" resolves outside the container's root filesystem", p->cwd);
+
     if (p->has_umask)
         umask(p->umask);
     else
