@@ -208,10 +208,6 @@ static int validate(const struct rt_create_opts *o, struct create_job *j, struct
     if (spec->process == NULL)
         return berr_set(err, EINVAL, "%s/config.json: process is required to create a container",
                         j->bundle);
-    if (!spec->namespaces[RT_NS_MNT].present)
-        return berr_set(err, EINVAL,
-                        "%s/config.json: linux.namespaces must include a mount namespace",
-                        j->bundle);
     if (spec->process->terminal && o->console_socket == NULL && (!o->run || o->detach))
         return berr_set(err, EINVAL,
                         "process.terminal is set: pass --console-socket to receive the terminal");

@@ -92,11 +92,14 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
             return berr_sys(err, "create a session keyring");
     }
 
-    struct rt_rootfs_ctx *rctx = ctx->rootfs_ctx;
-    if (rt_rootfs_prepare(rctx, err) < 0)
+    /* Without a mount namespace of its own the container shares the host's mount table: no
+     * mount is made (it would change the host's), the process is only chroot'ed into the
+     * rootfs below, as crun does. */
+    struct rt_rootfs_ctx *rctx = spec->namespaces[RT_NS_MNT].present ? ctx->rootfs_ctx : NULL;
+    if (rctx && rt_rootfs_prepare(rctx, err) < 0)
         return -1;
     /* process.cwd is created if missing, as runc does, beneath the rootfs. */
-    {
+    if (rctx) {
         _cleanup_close_ int cwdfd = rt_open_beneath(rt_rootfs_fd(rctx), proc->cwd, true, false,
                                                     err);
         if (cwdfd < 0)
@@ -119,18 +122,25 @@ static int init_setup(struct rt_init_ctx *ctx, char **program, char **state_json
             return -1;
     }
 
-    if (rt_rootfs_pivot(rctx, err) < 0)
+    if (rctx && rt_rootfs_pivot(rctx, err) < 0)
         return -1;
+    if (rctx == NULL) {
+        if (spec->n_mounts)
+            log_debug("no mount namespace: the %zu mounts of config.json are not made",
+                      spec->n_mounts);
+        if (chroot(ctx->rootfs) < 0 || chdir("/") < 0)
+            return berr_sys(err, "chroot to %s", ctx->rootfs);
+    }
     if (write_sysctls(spec, err) < 0)
         return -1;
     if (proc->terminal) {
         if (ctx->console_fd < 0)
             return berr_set(err, EINVAL, "process.terminal is set but no console socket given");
-        if (rt_tty_setup(ctx->console_fd, proc, true, err) < 0)
+        if (rt_tty_setup(ctx->console_fd, proc, rctx != NULL, err) < 0)
             return -1;
         closep(&ctx->console_fd);
     }
-    if (rt_rootfs_finalize(rctx, err) < 0)
+    if (rctx && rt_rootfs_finalize(rctx, err) < 0)
         return -1;
     if (spec->has_personality && personality(spec->personality) < 0)
         return berr_sys(err, "set personality");
