@@ -300,20 +300,6 @@ static int spawn_init(struct create_job *j, const struct rt_create_opts *o, stru
             continue;
         flags |= (unsigned long)rt_ns_clone_flag(t);
     }
-    /* pid and time namespaces are entered for our children only, so join them here. */
-    if (j->ns_fds[RT_NS_PID] >= 0 && setns(j->ns_fds[RT_NS_PID], CLONE_NEWPID) < 0)
-        return berr_sys(err, "join pid namespace %s", spec->namespaces[RT_NS_PID].path);
-    if (j->ns_fds[RT_NS_TIME] >= 0 && setns(j->ns_fds[RT_NS_TIME], CLONE_NEWTIME) < 0)
-        return berr_sys(err, "join time namespace %s", spec->namespaces[RT_NS_TIME].path);
-    closep(&j->ns_fds[RT_NS_PID]);
-    closep(&j->ns_fds[RT_NS_TIME]);
-    if (spec->namespaces[RT_NS_TIME].present && !spec->namespaces[RT_NS_TIME].path) {
-        if (unshare(CLONE_NEWTIME) < 0)
-            return berr_sys(err, "create time namespace");
-        if (set_time_offsets(spec, err) < 0)
-            return -1;
-    }
-
     j->rctx = (struct rt_rootfs_ctx){
         .spec = spec,
         .bundle = j->bundle,
@@ -358,7 +344,24 @@ static int spawn_init(struct create_job *j, const struct rt_create_opts *o, stru
         ctx.state_dirfd = child_dirfd;
     }
 
+    /* pid and time namespaces are entered for our children only: join (or make) them for the
+     * clone below, and go back to ours right after it. */
+    bool new_time = spec->namespaces[RT_NS_TIME].present && !spec->namespaces[RT_NS_TIME].path;
+    struct rt_child_ns saved;
+    int rc = rt_child_ns_enter(&saved, j->ns_fds[RT_NS_PID], j->ns_fds[RT_NS_TIME], new_time,
+                               err);
+    closep(&j->ns_fds[RT_NS_PID]);
+    closep(&j->ns_fds[RT_NS_TIME]);
+    if (rc == 0 && new_time)
+        rc = set_time_offsets(spec, err);
+    if (rc < 0) {
+        rt_child_ns_restore(&saved);
+        return -1;
+    }
+
     j->pid = rt_clone(flags);
+    if (j->pid != 0)
+        rt_child_ns_restore(&saved);
     if (j->pid < 0)
         return berr_sys(err, "clone the container init (namespaces: 0x%lx)", flags);
     if (j->pid == 0) {

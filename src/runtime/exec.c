@@ -280,16 +280,15 @@ int rt_container_exec(const struct rt_exec_opts *o, int *exit_status, struct ber
     }
     j.sync_parent = sp[0];
     j.sync_child = sp[1];
-    if (j.ns_fds[RT_NS_PID] >= 0 && setns(j.ns_fds[RT_NS_PID], CLONE_NEWPID) < 0) {
-        berr_sys(err, "join the pid namespace of container \"%s\"", o->id);
-        goto out;
-    }
-    if (j.ns_fds[RT_NS_TIME] >= 0 && setns(j.ns_fds[RT_NS_TIME], 0x80 /* CLONE_NEWTIME */) < 0) {
-        berr_sys(err, "join the time namespace of container \"%s\"", o->id);
-        goto out;
-    }
+    struct rt_child_ns saved;
+    int rc = rt_child_ns_enter(&saved, j.ns_fds[RT_NS_PID], j.ns_fds[RT_NS_TIME], false, err);
     closep(&j.ns_fds[RT_NS_PID]);
     closep(&j.ns_fds[RT_NS_TIME]);
+    if (rc < 0) {
+        rt_child_ns_restore(&saved);
+        berr_wrap(err, "container \"%s\"", o->id);
+        goto out;
+    }
     if (foreground)
         rt_foreground_block_signals(&oldmask);
 
@@ -307,6 +306,8 @@ int rt_container_exec(const struct rt_exec_opts *o, int *exit_status, struct ber
     };
     memcpy(ctx.ns_fds, j.ns_fds, sizeof(ctx.ns_fds));
     j.pid = rt_clone(0);
+    if (j.pid != 0)
+        rt_child_ns_restore(&saved);
     if (j.pid < 0) {
         berr_sys(err, "fork");
         goto out;

@@ -50,5 +50,15 @@ int rt_process_exec(const struct rt_process *p, struct rt_seccomp *sc, const cha
 int rt_join_namespaces(int ns_fds[RT_NS_COUNT], struct berr **err);
 /* Whether setgroups(2) is allowed in our user namespace (a joined one may deny it). */
 bool rt_setgroups_allowed(void);
+/* pid and time namespaces apply to a process's children: the parent enters the container's
+ * for one clone(). These save the parent's own and put them back afterwards, so that nothing
+ * the parent forks later (or a sanitizer's helper thread) lands in the container. */
+struct rt_child_ns {
+    int pid_fd;
+    int time_fd;
+};
+int rt_child_ns_enter(struct rt_child_ns *saved, int pid_fd, int time_fd, bool new_time,
+                      struct berr **err);
+void rt_child_ns_restore(struct rt_child_ns *saved);
 /* Clone like fork(), with namespace flags. */
 pid_t rt_clone(unsigned long flags);

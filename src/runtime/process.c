@@ -27,6 +27,45 @@ pid_t rt_clone(unsigned long flags)
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 }
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+int rt_child_ns_enter(struct rt_child_ns *saved, int pid_fd, int time_fd, bool new_time,
+                      struct berr **err)
+{
+    saved->pid_fd = saved->time_fd = -1;
+    if (pid_fd >= 0) {
+        saved->pid_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (saved->pid_fd < 0)
+            return berr_sys(err, "open our pid namespace");
+        if (setns(pid_fd, CLONE_NEWPID) < 0)
+            return berr_sys(err, "join the container's pid namespace");
+    }
+    if (time_fd >= 0 || new_time) {
+        saved->time_fd = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC);
+        if (saved->time_fd < 0)
+            return berr_sys(err, "open our time namespace");
+        if (time_fd >= 0 && setns(time_fd, CLONE_NEWTIME) < 0)
+            return berr_sys(err, "join the container's time namespace");
+        if (new_time && unshare(CLONE_NEWTIME) < 0)
+            return berr_sys(err, "create a time namespace");
+    }
+    return 0;
+}
+
+void rt_child_ns_restore(struct rt_child_ns *saved)
+{
+    if (saved->pid_fd >= 0) {
+        (void)setns(saved->pid_fd, CLONE_NEWPID);
+        closep(&saved->pid_fd);
+    }
+    if (saved->time_fd >= 0) {
+        (void)setns(saved->time_fd, CLONE_NEWTIME);
+        closep(&saved->time_fd);
+    }
+}
+
 bool rt_setgroups_allowed(void)
 {
     char buf[16] = {0};

@@ -74,7 +74,7 @@ struct rt_state *rt_state_new(const char *root, const char *id, struct berr **er
     _cleanup_(rt_state_freep) struct rt_state *st = state_alloc(root, id);
     st->dirfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (st->dirfd < 0 || flock(st->dirfd, LOCK_EX) < 0) {
-        berr_sys(err, "open state directory %s/%s", root, id);
+        berr_sys(err, "open state directory %s/%s", st->root, st->id);
         unlinkat(rfd, id, AT_REMOVEDIR);
         return NULL;
     }
