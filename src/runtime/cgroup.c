@@ -1178,3 +1178,26 @@ void rt_cgroup_features(json_t *linux_obj)
                         json_pack("{s:b,s:b,s:b,s:b,s:b}", "v1", 1, "v2", 1, "systemd", 0,
                                   "systemdUser", 0, "rdma", 1));
 }
+
+int cg_write_hugetlb(struct cg_dir *d, const struct rt_resources *r, const char *limit_suffix,
+                     const char *rsvd_suffix, struct berr **err)
+{
+    for (size_t i = 0; i < r->n_hugepages; i++) {
+        const struct cg_hugepage_limit *h = &r->hugepages[i];
+        char file[64], val[32];
+        snprintf(file, sizeof(file), "hugetlb.%s.%s", h->page_size, limit_suffix);
+        snprintf(val, sizeof(val), "%llu", (unsigned long long)h->limit);
+        int rc = cg_try_write(d, file, val);
+        if (rc == -ENOENT)
+            return berr_set(err, EINVAL,
+                            "linux.resources.hugepageLimits: page size %s is not supported here",
+                            h->page_size);
+        if (rc < 0)
+            return berr_set(err, -rc, "write \"%s\" to %s/%s", val, d->path, file);
+        snprintf(file, sizeof(file), "hugetlb.%s.%s", h->page_size, rsvd_suffix);
+        rc = cg_try_write(d, file, val);
+        if (rc < 0 && rc != -ENOENT)
+            return berr_set(err, -rc, "write \"%s\" to %s/%s", val, d->path, file);
+    }
+    return 0;
+}

@@ -320,3 +320,8 @@ static inline const struct cg_ops *cg_dir_ops(const struct cg_dir *d)
 /* Mount helper shared by both backends: bind src on dst, then remount with flags (keeping
  * the flags the kernel locks on the source). */
 int cg_bind_mount(const char *src, const char *dst, unsigned long flags, struct berr **err);
+
+/* Write hugepageLimits: hugetlb.<size>.<limit_suffix> for each, and the reservation limit
+ * (<rsvd_suffix>, kernels 5.7+) alongside where it exists. v1 and v2 differ only in names. */
+int cg_write_hugetlb(struct cg_dir *d, const struct rt_resources *r, const char *limit_suffix,
+                     const char *rsvd_suffix, struct berr **err);

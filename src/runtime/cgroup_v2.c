@@ -271,24 +271,7 @@ static int v2_set_blkio(struct cg_dir *d, const struct rt_resources *r, struct b
 
 static int v2_set_hugetlb(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
 {
-    for (size_t i = 0; i < r->n_hugepages; i++) {
-        const struct cg_hugepage_limit *h = &r->hugepages[i];
-        char file[64], val[32];
-        snprintf(file, sizeof(file), "hugetlb.%s.max", h->page_size);
-        snprintf(val, sizeof(val), "%llu", (unsigned long long)h->limit);
-        int rc = cg_try_write(d, file, val);
-        if (rc == -ENOENT)
-            return berr_set(err, EINVAL,
-                            "linux.resources.hugepageLimits: page size %s is not supported here",
-                            h->page_size);
-        if (rc < 0)
-            return berr_set(err, -rc, "write \"%s\" to %s/%s", val, d->path, file);
-        snprintf(file, sizeof(file), "hugetlb.%s.rsvd.max", h->page_size);
-        rc = cg_try_write(d, file, val);
-        if (rc < 0 && rc != -ENOENT)
-            return berr_set(err, -rc, "write \"%s\" to %s/%s", val, d->path, file);
-    }
-    return 0;
+    return cg_write_hugetlb(d, r, "max", "rsvd.max", err);
 }
 
 static int v2_set_devices(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
