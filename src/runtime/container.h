@@ -50,6 +50,7 @@ struct rt_exec_opts {
     const char *pid_file;
     const char *console_socket;
     bool detach;
+    bool ignore_paused; /* asked to exec into a paused container: refused for now */
     int preserve_fds;
 };
 /* Build the process object for `exec` from the container's own process and the flags, as runc

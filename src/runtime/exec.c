@@ -223,6 +223,12 @@ static int exec_prepare(const struct rt_exec_opts *o, struct exec_job *j, struct
             return -1;
     }
     enum rt_status s = rt_state_status(st, j->cg && rt_cgroup_is_frozen(j->cg));
+    /* A process entered into a frozen cgroup would freeze before telling us it is ready;
+     * --ignore-paused (start it anyway, frozen) is not supported yet. */
+    if (s == RT_STATUS_PAUSED)
+        return berr_set(err, EINVAL,
+                        "cannot exec in container \"%s\": it is paused; resume it first%s",
+                        o->id, o->ignore_paused ? " (--ignore-paused is not supported yet)" : "");
     if (s != RT_STATUS_RUNNING && s != RT_STATUS_CREATED)
         return berr_set(err, EINVAL, "cannot exec in container \"%s\": it is %s", o->id,
                         rt_status_name(s));

@@ -203,3 +203,14 @@ def test_exec_does_not_leak_fds(rt, running, test_dir):
         "exec", running, HELPER_IN_CTR, "fds")
     rep = parse_json_output(sh(*argv).out)
     assert sorted(x["fd"] for x in rep["fds"]) == [0, 1, 2], rep
+
+
+def test_exec_into_paused_container_fails_clearly(rt, running):
+    rt.ok("pause", running)
+    try:
+        r = rt.fails("exec", running, "true", timeout=10)
+        assert "paused" in r.err, r
+        r = rt.fails("exec", "--ignore-paused", running, "true", timeout=10)
+        assert "paused" in r.err, r
+    finally:
+        rt.ok("resume", running)

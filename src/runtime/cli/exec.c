@@ -16,7 +16,7 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
     const char *process_file = NULL, *cwd = NULL, *user = NULL, *apparmor = NULL, *label = NULL,
                *cgroup = NULL;
     _cleanup_strv_ char **env = NULL, **caps = NULL, **gids = NULL;
-    bool tty = false, nnp = false, help = false, ignore_paused = false;
+    bool tty = false, nnp = false, help = false;
     const struct cli_flag flags[] = {
         {"process", 'p', FLAG_STRING, &process_file},
         {"tty", 't', FLAG_BOOL, &tty},
@@ -32,7 +32,7 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
         {"preserve-fds", 0, FLAG_INT, &o.preserve_fds},
         {"apparmor", 0, FLAG_STRING, &apparmor},
         {"process-label", 0, FLAG_STRING, &label},
-        {"ignore-paused", 0, FLAG_BOOL, &ignore_paused},
+        {"ignore-paused", 0, FLAG_BOOL, &o.ignore_paused},
         {"cgroup", 0, FLAG_STRING, &cgroup},
         {"help", 'h', FLAG_BOOL, &help},
         {NULL, 0, 0, NULL},
