@@ -216,11 +216,17 @@ def bench_runtime(name, rt, bundle_true, bundle_sleep, runs, idle):
                 res["idle_kib_per_container"] = (before - after) / max(1, len(started))
             finally:
                 for cid in started:
-                    subprocess.run(base + ["delete", "--force", cid], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+                    r = subprocess.run(base + ["delete", "--force", cid],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                    if r.returncode != 0:
+                        print(f"# {name}: could not delete {cid} (root {root}): "
+                              f"{r.stderr.decode(errors='replace').strip()}", file=sys.stderr)
     finally:
-        subprocess.run(base + ["list", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(root, ignore_errors=True)
+        # Keep the state root if anything is left in it, so the containers can still be found.
+        if not os.listdir(root):
+            os.rmdir(root)
+        else:
+            print(f"# {name}: containers left under {root}", file=sys.stderr)
     return res
 
 
