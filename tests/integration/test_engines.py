@@ -1,7 +1,8 @@
 """Real engines driving the runtime unchanged: containerd 1.6 through its runc shim (with
 BinaryName pointed at the runtime under test, i.e. `ctr --runc-binary`) and podman with
 `--runtime`. Each engine runs from its own temporary root, socket and state, started here and
-stopped by PID, so nothing on the host is touched."""
+stopped by PID, so nothing on the host is touched; podman containers get --network none, so no
+bridge or firewall rule is made on the host."""
 
 import json
 import os
@@ -203,16 +204,16 @@ def podman(work_dir, image_archive):
 
 
 def test_podman_run(podman):
-    r = podman("run", "--rm", IMAGE, "/bin/berth-testhelper", "id")
+    r = podman("run", "--rm", "--network", "none", IMAGE, "/bin/berth-testhelper", "id")
     rep = json.loads(r.stdout)
     assert rep["uid"] == 0
-    r = podman("run", "--rm", IMAGE, "sh", "-c", "exit 5", check=False)
+    r = podman("run", "--rm", "--network", "none", IMAGE, "sh", "-c", "exit 5", check=False)
     assert r.returncode == 5
 
 
 def test_podman_detached_exec_stop(podman):
     name = new_id("pm")
-    podman("run", "-d", "--name", name, IMAGE, "sleep", "300")
+    podman("run", "-d", "--network", "none", "--name", name, IMAGE, "sleep", "300")
     try:
         r = podman("exec", name, "sh", "-c", "echo exec-ok; id -u")
         assert r.stdout.split() == ["exec-ok", "0"]
@@ -264,7 +265,8 @@ def _run_with_pty(argv, env, send, expect, timeout=30):
 def test_podman_interactive_terminal(podman):
     """`podman run -it`: conmon passes --console-socket; the runtime creates the pty inside
     the container and hands its master over."""
-    out = _run_with_pty(podman.argv + ["run", "--rm", "-it", IMAGE, "sh"], podman.env,
+    out = _run_with_pty(podman.argv + ["run", "--rm", "-it", "--network", "none", IMAGE, "sh"],
+                        podman.env,
                         "tty; echo marker-$((6*7)); exit\n", "marker-42")
     assert "marker-42" in out, out
     assert "/dev/pts/0" in out, out
@@ -272,7 +274,7 @@ def test_podman_interactive_terminal(podman):
 
 def test_podman_exec_terminal(podman):
     name = new_id("pm")
-    podman("run", "-d", "--name", name, IMAGE, "sleep", "300")
+    podman("run", "-d", "--network", "none", "--name", name, IMAGE, "sleep", "300")
     try:
         out = _run_with_pty(podman.argv + ["exec", "-it", name, "sh"], podman.env,
                             "tty; echo marker-$((6*7)); exit\n", "marker-42")
