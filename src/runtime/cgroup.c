@@ -1201,3 +1201,19 @@ int cg_write_hugetlb(struct cg_dir *d, const struct rt_resources *r, const char 
     }
     return 0;
 }
+
+int cg_write_cpuset(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
+{
+    if (r->cpu.cpus && cg_write(d, "cpuset.cpus", r->cpu.cpus, err) < 0)
+        return -1;
+    if (r->cpu.mems && cg_write(d, "cpuset.mems", r->cpu.mems, err) < 0)
+        return -1;
+    return 0;
+}
+
+int cg_write_pids(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
+{
+    if (r->pids_limit.v < 0)
+        return cg_write(d, "pids.max", "max", err);
+    return cg_writef(d, "pids.max", err, "%lld", (long long)r->pids_limit.v);
+}

@@ -325,3 +325,7 @@ int cg_bind_mount(const char *src, const char *dst, unsigned long flags, struct 
  * (<rsvd_suffix>, kernels 5.7+) alongside where it exists. v1 and v2 differ only in names. */
 int cg_write_hugetlb(struct cg_dir *d, const struct rt_resources *r, const char *limit_suffix,
                      const char *rsvd_suffix, struct berr **err);
+
+/* cpuset.cpus/mems and pids.max have the same names and forms in v1 and v2. */
+int cg_write_cpuset(struct cg_dir *d, const struct rt_resources *r, struct berr **err);
+int cg_write_pids(struct cg_dir *d, const struct rt_resources *r, struct berr **err);

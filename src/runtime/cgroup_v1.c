@@ -221,22 +221,6 @@ static int v1_set_cpu(struct cg_dir *d, const struct rt_resources *r, bool updat
     return 0;
 }
 
-static int v1_set_cpuset(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
-{
-    if (r->cpu.cpus && cg_write(d, "cpuset.cpus", r->cpu.cpus, err) < 0)
-        return -1;
-    if (r->cpu.mems && cg_write(d, "cpuset.mems", r->cpu.mems, err) < 0)
-        return -1;
-    return 0;
-}
-
-static int v1_set_pids(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
-{
-    char buf[32];
-    return cg_write(d, "pids.max",
-                    r->pids_limit.v < 0 ? "max" : num(buf, sizeof(buf), r->pids_limit.v), err);
-}
-
 static int v1_set_blkio(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
 {
     char buf[32];
@@ -594,8 +578,8 @@ const struct cg_ops cg_v1_ops = {
     .init_new_dir = v1_init_new_dir,
     .set_memory = v1_set_memory,
     .set_cpu = v1_set_cpu,
-    .set_cpuset = v1_set_cpuset,
-    .set_pids = v1_set_pids,
+    .set_cpuset = cg_write_cpuset,
+    .set_pids = cg_write_pids,
     .set_blkio = v1_set_blkio,
     .set_hugetlb = v1_set_hugetlb,
     .set_net_cls = v1_set_net_cls,

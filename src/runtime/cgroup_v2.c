@@ -209,21 +209,6 @@ static int v2_set_cpu(struct cg_dir *d, const struct rt_resources *r, bool updat
     return 0;
 }
 
-static int v2_set_cpuset(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
-{
-    if (r->cpu.cpus && cg_write(d, "cpuset.cpus", r->cpu.cpus, err) < 0)
-        return -1;
-    if (r->cpu.mems && cg_write(d, "cpuset.mems", r->cpu.mems, err) < 0)
-        return -1;
-    return 0;
-}
-
-static int v2_set_pids(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
-{
-    char buf[32];
-    return cg_write(d, "pids.max", num_or_max(buf, sizeof(buf), r->pids_limit.v), err);
-}
-
 static int v2_set_blkio(struct cg_dir *d, const struct rt_resources *r, struct berr **err)
 {
     /* BFQ takes blkio-style weights as they are, and per device; otherwise io.weight with
@@ -518,8 +503,8 @@ const struct cg_ops cg_v2_ops = {
     .init_new_dir = NULL,
     .set_memory = v2_set_memory,
     .set_cpu = v2_set_cpu,
-    .set_cpuset = v2_set_cpuset,
-    .set_pids = v2_set_pids,
+    .set_cpuset = cg_write_cpuset,
+    .set_pids = cg_write_pids,
     .set_blkio = v2_set_blkio,
     .set_hugetlb = v2_set_hugetlb,
     .set_net_cls = NULL, /* net_cls and net_prio do not exist on v2 */
