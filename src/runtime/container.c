@@ -524,11 +524,9 @@ int rt_container_start(const char *root, const char *id, struct berr **err)
         return berr_set(err, ECANCELED, "start container \"%s\": %s", id,
                         why && why[1] ? why + 1 : "container init exited before exec");
     }
-    json_error_t jerr;
     _cleanup_free_ char *cfg = json_dumps(st->config, JSON_COMPACT);
     _cleanup_spec_ struct rt_spec *spec = cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL)
                                                : NULL;
-    (void)jerr;
     if (spec && spec->hooks[RT_HOOK_POSTSTART].n) {
         _cleanup_free_ char *state = state_text(st, RT_STATUS_RUNNING);
         if (rt_hooks_run(&spec->hooks[RT_HOOK_POSTSTART], "poststart", state, err) < 0)
@@ -600,14 +598,13 @@ int rt_container_kill(const char *root, const char *id, int sig, bool all, struc
     return rc;
 }
 
-static void wait_gone(struct rt_state *st, struct rt_cgroup *cg)
+static void wait_gone(struct rt_state *st)
 {
     /* Up to 10 s: a process in uninterruptible sleep may take a moment to die. */
     for (int i = 0; i < 1000 && rt_state_pid_alive(st); i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    (void)cg;
 }
 
 /* Tear down a stopped (or killed) container: cgroup, poststop hooks, state. */
@@ -656,7 +653,7 @@ int rt_container_delete(const char *root, const char *id, bool force, struct ber
         if (cg && !st->init_pidns)
             rt_cgroup_kill_all(cg, SIGKILL, &e);
         signal_init(st, SIGKILL, &e);
-        wait_gone(st, cg);
+        wait_gone(st);
     }
     rt_cgroup_free(cg);
     return delete_state(st, err);

@@ -308,7 +308,6 @@ int rt_container_exec(const struct rt_exec_opts *o, int *exit_status, struct ber
         .console_fd = j.console_fd,
         .state_dirfd = -1,
         .preserve_fds = o->preserve_fds,
-        .is_exec = true,
     };
     memcpy(ctx.ns_fds, j.ns_fds, sizeof(ctx.ns_fds));
     j.pid = rt_clone(0);

@@ -28,7 +28,6 @@ struct rt_init_ctx {
     bool no_pivot;
     bool no_new_keyring;
     int preserve_fds;
-    bool is_exec;         /* joining a running container: no rootfs or hooks work */
 };
 
 /* Child side of create/run: never returns. */
