@@ -1,0 +1,71 @@
+/* The berth command line: the context every command runs with, the command descriptor, and
+ * the front end that turns a descriptor and argv into help text, docker-worded usage errors
+ * or a call of the command's run function. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/flags.h"
+#include "common/err.h"
+
+/* Exit status of usage errors (bad flags), as docker's; a wrong number of arguments and an
+ * unknown command exit with 1, like any failed command. */
+#define CLI_EXIT_USAGE 125
+
+struct cli {
+    const char *root;       /* data root: --root, else $BERTH_ROOT, else /var/lib/berth */
+    const char *config_dir; /* client config: --config, else $BERTH_CONFIG, else ~/.berth */
+    bool debug;             /* -D */
+    FILE *in, *out, *err;
+    bool in_is_tty, out_is_tty;
+    int term_width; /* columns of the terminal on stdout; 0 when stdout is not one */
+    /* Set by cli_command_exec for the command that runs: */
+    const struct cli_command *cmd;
+    const char *cmd_path;      /* "berth image ls", for messages */
+    struct cli_flagset *flags; /* its parsed flags (read them with cli_bool() etc.) */
+};
+
+struct cli_command {
+    const char *name;             /* "ls" */
+    const char *const *aliases;   /* NULL or NULL-terminated: more names ("list") */
+    const char *usage;            /* what follows the command path on the Usage line */
+    const char *short_desc;       /* one line, for command lists */
+    const char *long_desc;        /* help text; NULL: short_desc */
+    const struct cli_flag *flags; /* NULL, or a table ending in a NULL name */
+    int min_args, max_args;       /* positional arguments; max_args < 0: no limit */
+    bool flags_first;             /* the first positional argument ends the flags */
+    /* argv holds the positional arguments only (flags are in cli->flags); returns the exit
+     * status: 0, or 1 after printing the error (cli_fail). */
+    int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/* Run cmd on argv (the words after the command path). path is "berth image ls"; aliases is the
+ * text of help's Aliases section ("berth image ls, berth image list, berth images") or NULL.
+ * Prints help for --help; on a flag error prints docker's message and usage hint on cli->err
+ * and returns 125; on a wrong argument count returns 1; else returns cmd->run's status. */
+int cli_command_exec(struct cli *cli, const struct cli_command *cmd, const char *path,
+                     const char *aliases, int argc, char **argv);
+/* The help text cli_command_exec prints for --help (a new string). */
+char *cli_command_help(const struct cli_command *cmd, const char *path, const char *aliases,
+                       int cols);
+/* Columns that help text wraps to, as docker: the terminal width of stdin, else 80; minus 1. */
+int cli_help_columns(void);
+
+/* Report a failed command: print err's message on cli->err, free err, return 1. */
+int cli_fail(struct cli *cli, struct berr *err);
+/* A usage error found by the command itself (conflicting flags, a bad value): prints
+ * "berth: MSG", the Usage line and the --help hint, and returns 125. */
+int cli_usage_error(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The running command's flags (see cli_flagset_bool and friends in flags.h). */
+bool cli_bool(const struct cli *cli, const char *name);
+const char *cli_string(const struct cli *cli, const char *name);
+char *const *cli_list(const struct cli *cli, const char *name);
+int64_t cli_int(const struct cli *cli, const char *name);
+uint64_t cli_uint64(const struct cli *cli, const char *name);
+bool cli_changed(const struct cli *cli, const char *name);
+
+/* <config_dir>/config.json, where login keeps credentials (a new string). */
+char *cli_config_file(const struct cli *cli);

@@ -1,0 +1,83 @@
+"""Driving the `berth` CLI in tests: each Berth has its own data root and client config dir, so
+tests never share images or credentials."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from helpers import REPO, Result
+
+BERTH = os.environ.get("BERTH_CLI", str(REPO / "build/src/cli/berth"))
+DEFAULT_TIMEOUT = 120
+
+
+class Berth:
+    def __init__(self, root, config=None, env=None, driver=None):
+        self.root = Path(root)
+        self.config = Path(config) if config else self.root.parent / (self.root.name + "-config")
+        self.env = dict(os.environ)
+        self.env.pop("BERTH_STORAGE_DRIVER", None)
+        if driver:
+            self.env["BERTH_STORAGE_DRIVER"] = driver
+        self.env.update(env or {})
+
+    def argv(self, *args):
+        return [BERTH, "--root", str(self.root), "--config", str(self.config), *map(str, args)]
+
+    def __call__(self, *args, input=None, timeout=DEFAULT_TIMEOUT):
+        p = subprocess.run(self.argv(*args), input=input, capture_output=True,
+                           timeout=timeout, env=self.env)
+        return Result(p.returncode, p.stdout.decode(errors="replace"),
+                      p.stderr.decode(errors="replace"))
+
+    def popen(self, *args, **kw):
+        return subprocess.Popen(self.argv(*args), env=self.env, **kw)
+
+    def ok(self, *args, **kw):
+        r = self(*args, **kw)
+        assert r.rc == 0, f"berth {' '.join(map(str, args))} failed: {r}"
+        return r
+
+    def fails(self, *args, **kw):
+        r = self(*args, **kw)
+        assert r.rc != 0, f"berth {' '.join(map(str, args))} unexpectedly succeeded: {r}"
+        assert r.err.strip(), f"failure without a message on stderr: {r}"
+        return r
+
+    def images_json(self):
+        """The images as `berth image inspect` reports them, for every image ID listed."""
+        ids = self.ok("images", "-q", "--no-trunc").out.split()
+        if not ids:
+            return []
+        return json.loads(self.ok("image", "inspect", *sorted(set(ids))).out)
+
+    def records(self):
+        p = self.root / "images/images.json"
+        return json.loads(p.read_text())["images"] if p.exists() else []
+
+    def blobs(self):
+        d = self.root / "content/blobs/sha256"
+        return {"sha256:" + p.name for p in d.iterdir()} if d.is_dir() else set()
+
+    def snapshots(self):
+        d = self.root / "snapshots"
+        if not d.is_dir():
+            return set()
+        return {"sha256:" + p.name for p in d.iterdir()
+                if len(p.name) == 64 and (p / "meta.json").exists()}
+
+    def scratch(self):
+        """Work left in progress: scratch dirs and partial snapshots."""
+        left = []
+        for sub in ("tmp", "snapshots/tmp"):
+            d = self.root / sub
+            if d.is_dir():
+                left += [str(p) for p in d.iterdir()]
+        return left
+
+    def mount(self, image):
+        return Path(self.ok("image", "mount", image).out.strip())
+
+    def unmount(self, image):
+        self.ok("image", "unmount", image)
