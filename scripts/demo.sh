@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh Debian 12 machine to a running container, offline except for apt: installs the
-# build dependencies, builds berth, makes an OCI bundle from busybox-static, and runs it with
+# build dependencies, builds berth, makes an image from busybox-static (`berth import`), mounts
+# its layers (`berth image mount`) as the root of an OCI bundle, and runs that with
 # `berth-runc run`. Run as root:   ./scripts/demo.sh [COMMAND [ARG...]]
 #
 # Environment:
@@ -20,26 +21,28 @@ if [[ "${BERTH_SKIP_APT:-0}" != 1 ]]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends meson ninja-build pkg-config gcc libc6-dev \
-        libjansson-dev libseccomp-dev libcap-dev libcmocka-dev busybox-static >/dev/null
+        libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libcurl4-openssl-dev \
+        libarchive-dev libssl-dev busybox-static >/dev/null
 fi
 
-if [[ -z "${BERTH_RUNC:-}" ]]; then
-    [[ -f build/build.ninja ]] || meson setup build
-    ninja -C build
-fi
+[[ -f build/build.ninja ]] || meson setup build
+ninja -C build
 RUNTIME=${BERTH_RUNC:-$ROOT/build/src/runtime/cli/berth-runc}
+BERTH=$ROOT/build/src/cli/berth
 
 WORK=$(mktemp -d /tmp/berth-demo.XXXXXX)
 STATE=$WORK/state
+IMAGES=$WORK/images
 ID=demo-$$
 cleanup() {
     "$RUNTIME" --root "$STATE" delete --force "$ID" >/dev/null 2>&1 || true
+    "$BERTH" --root "$IMAGES" image unmount demo/busybox:1 >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-# rootfs: busybox-static and a link per applet, nothing else.
-ROOTFS=$WORK/bundle/rootfs
+# The image's one layer: busybox-static and a link per applet, nothing else.
+ROOTFS=$WORK/rootfs-src
 mkdir -p "$ROOTFS"/{bin,dev,proc,sys,tmp,etc,root}
 chmod 1777 "$ROOTFS/tmp"
 cp /bin/busybox "$ROOTFS/bin/busybox"
@@ -48,6 +51,12 @@ for applet in $("$ROOTFS/bin/busybox" --list); do
 done
 echo "root:x:0:0:root:/root:/bin/sh" >"$ROOTFS/etc/passwd"
 echo "root:x:0:" >"$ROOTFS/etc/group"
+tar -C "$ROOTFS" -czf "$WORK/busybox.tar.gz" .
+echo "+ $BERTH --root $IMAGES import -c 'CMD [\"sh\"]' busybox.tar.gz demo/busybox:1" >&2
+"$BERTH" --root "$IMAGES" import -c 'CMD ["sh"]' "$WORK/busybox.tar.gz" demo/busybox:1 >/dev/null
+"$BERTH" --root "$IMAGES" images >&2
+ROOTFS=$("$BERTH" --root "$IMAGES" image mount demo/busybox:1)
+mkdir -p "$WORK/bundle"
 
 # The command, as a JSON array of strings.
 if [[ $# -eq 0 ]]; then
@@ -82,7 +91,7 @@ cat >"$WORK/bundle/config.json" <<EOF
     "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
     "noNewPrivileges": true
   },
-  "root": {"path": "rootfs", "readonly": true},
+  "root": {"path": "$ROOTFS", "readonly": true},
   "hostname": "berth-demo",
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},

@@ -69,3 +69,11 @@ bool cli_changed(const struct cli *cli, const char *name);
 
 /* <config_dir>/config.json, where login keeps credentials (a new string). */
 char *cli_config_file(const struct cli *cli);
+
+/* The commands, one file each (cmd_<file>.c); main.c's table places them in docker's groups:
+ * images is "image ls", "image list" and "images"; rmi is "image rm", "image remove" and
+ * "rmi"; image_inspect is "image inspect" and "inspect"; system_* are under "system". */
+extern const struct cli_command cli_cmd_pull, cli_cmd_push, cli_cmd_images, cli_cmd_image_inspect,
+    cli_cmd_tag, cli_cmd_rmi, cli_cmd_history, cli_cmd_save, cli_cmd_load, cli_cmd_import,
+    cli_cmd_image_prune, cli_cmd_login, cli_cmd_logout, cli_cmd_system_df, cli_cmd_system_prune,
+    cli_cmd_image_mount, cli_cmd_image_unmount;

@@ -52,6 +52,10 @@ static int remove_one(struct cli *cli, struct cli_images *ci, const char *what, 
     _cleanup_free_ char *name = NULL;
     if (!img_ref_looks_like_id(what) && img_ref_parse(what, &ref, NULL) == 0 && !ref->digest)
         name = img_ref_string(ref);
+    if (name && !strv_contains(rec->names, name)) {
+        free(name); /* no name of this image: what matched was a short ID */
+        name = NULL;
+    }
     if (name && strv_contains(rec->names, name) && strv_length(rec->names) > 1) {
         img_db_untag(db, name);
         if (img_db_commit(db, err) < 0)

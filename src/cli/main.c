@@ -14,11 +14,6 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-/* One file per command defines each of these (see cli.h for the descriptor). */
-extern const struct cli_command cli_cmd_pull, cli_cmd_push, cli_cmd_images, cli_cmd_image_inspect,
-    cli_cmd_tag, cli_cmd_rmi, cli_cmd_history, cli_cmd_save, cli_cmd_load, cli_cmd_import,
-    cli_cmd_image_prune, cli_cmd_login, cli_cmd_logout, cli_cmd_system_df, cli_cmd_system_prune,
-    cli_cmd_image_mount, cli_cmd_image_unmount;
 static const struct cli_command cli_cmd_version;
 
 enum section { IN_GROUP, COMMON, MANAGEMENT, OTHER };
@@ -203,15 +198,16 @@ static void root_help(struct cli *cli, const struct cli_flag *globals)
         if (routes[k].section == OTHER)
             fprintf(o, "  %-*s %s\n", pad, route_name(&routes[k]), routes[k].cmd->short_desc);
     _cleanup_free_ char *opts = cli_flags_usage(globals, cli_help_columns());
-    fprintf(o, "\nGlobal Options:\n%s\nRun 'berth COMMAND --help' for more information on a "
-               "command.\n",
+    fprintf(o,
+            "\nGlobal Options:\n%s\nRun 'berth COMMAND --help' for more information on a "
+            "command.\n",
             opts);
 }
 
 static int flag_error(struct cli *cli, const char *usage, const char *path, struct berr *err)
 {
-    fprintf(cli->err, "%s\n\nUsage:  %s\n\nRun '%s --help' for more information\n", err->msg,
-            usage, path);
+    fprintf(cli->err, "%s\n\nUsage:  %s\n\nRun '%s --help' for more information\n", err->msg, usage,
+            path);
     berr_free(err);
     return CLI_EXIT_USAGE;
 }
@@ -377,7 +373,7 @@ static const char version_template[] = "Client:\n"
 static const char *go_arch(const char *machine)
 {
     static const char *const names[][2] = {
-        {"x86_64", "amd64"}, {"aarch64", "arm64"}, {"i686", "386"},  {"i386", "386"},
+        {"x86_64", "amd64"}, {"aarch64", "arm64"},   {"i686", "386"},    {"i386", "386"},
         {"armv7l", "arm"},   {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
     };
     for (size_t k = 0; k < ARRAY_SIZE(names); k++)
@@ -391,9 +387,9 @@ static int version_run(struct cli *cli, int argc, char **argv)
     struct utsname u;
     if (uname(&u) < 0)
         strcpy(u.machine, "unknown");
-    _cleanup_json_ json_t *data = json_pack("{s:{s:s,s:s,s:s},s:n}", "Client", "Version",
-                                            BERTH_VERSION, "Os", "linux", "Arch",
-                                            go_arch(u.machine), "Server");
+    _cleanup_json_ json_t *data =
+        json_pack("{s:{s:s,s:s,s:s},s:n}", "Client", "Version", BERTH_VERSION, "Os", "linux",
+                  "Arch", go_arch(u.machine), "Server");
     const char *format = cli_string(cli, "format");
     struct berr *err = NULL;
     _cleanup_(cli_format_freep) struct cli_format *f =

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int berr_vset(struct berr **err, int errnum, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static int berr_vset(struct berr **err, int errnum,
+                                                          const char *fmt, va_list ap)
 {
     if (err == NULL || *err != NULL)
         return -1;
@@ -22,6 +23,17 @@ static int berr_vset(struct berr **err, int errnum, const char *fmt, va_list ap)
     }
     *err = e;
     return -1;
+}
+
+int berr_code(struct berr **err, int errnum, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = berr_vset(err, 0, fmt, ap);
+    va_end(ap);
+    if (err && *err && (*err)->errnum == 0)
+        (*err)->errnum = errnum;
+    return r;
 }
 
 int berr_set(struct berr **err, int errnum, const char *fmt, ...)

@@ -12,6 +12,10 @@ struct berr {
 /* Set *err (if err is non-NULL and *err is empty) and return -1. */
 int berr_set(struct berr **err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Same, but errnum only classifies the failure (ENOENT: not found, EACCES: refused...) and
+ * adds no strerror text: for messages that already say what happened. */
+int berr_code(struct berr **err, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Same, with errnum taken from errno. */
 int berr_sys(struct berr **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefix an existing error with context: "ctx: old message". Returns -1. */

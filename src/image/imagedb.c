@@ -330,7 +330,7 @@ int img_db_resolve(struct img_db *db, const char *what, struct img_record **out,
             return 0;
         if ((*out = by_digest(db, NULL, id)) != NULL)
             return 0;
-        return berr_set(err, ENOENT, "No such image: %s", what);
+        return berr_code(err, ENOENT, "No such image: %s", what);
     }
     _cleanup_ref_ struct img_ref *ref = NULL;
     if (img_ref_parse(what, &ref, NULL) == 0) {
@@ -352,8 +352,8 @@ int img_db_resolve(struct img_db *db, const char *what, struct img_record **out,
             if (strncmp(img_digest_hex(db->v[i]->id), prefix, strlen(prefix)) != 0)
                 continue;
             if (found && found != db->v[i])
-                return berr_set(err, EINVAL,
-                                "image ID prefix %s is ambiguous: give more of the ID", what);
+                return berr_code(err, EINVAL,
+                                 "image ID prefix %s is ambiguous: give more of the ID", what);
             found = db->v[i];
         }
         if (found) {
@@ -361,7 +361,7 @@ int img_db_resolve(struct img_db *db, const char *what, struct img_record **out,
             return 0;
         }
     }
-    return berr_set(err, ENOENT, "No such image: %s", what);
+    return berr_code(err, ENOENT, "No such image: %s", what);
 }
 
 static void drop_name(struct img_db *db, const char *name, const struct img_record *keep)

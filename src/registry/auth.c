@@ -13,19 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-int reg_error(struct berr **err, int errnum, const char *fmt, ...)
-{
-    if (err == NULL || *err != NULL)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-    va_end(ap);
-    berr_set(err, 0, "%s", msg);
-    (*err)->errnum = errnum;
-    return -1;
-}
-
 /* ---- WWW-Authenticate ---- */
 
 static bool is_tchar(char c)
@@ -177,7 +164,7 @@ static int wa_fail(struct wa_parser *ps, struct berr **err)
     for (const char *q = ps->start; *q && n < sizeof(shown) - 1; q++)
         shown[n++] = ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f) ? '?' : *q;
     shown[n] = 0;
-    return reg_error(err, EPROTO, "malformed WWW-Authenticate header \"%s%s\": %s at offset %zu",
+    return berr_code(err, EPROTO, "malformed WWW-Authenticate header \"%s%s\": %s at offset %zu",
                      shown, ps->start[n] ? "..." : "", ps->what, (size_t)(ps->p - ps->start));
 }
 
@@ -290,13 +277,13 @@ int reg_bearer_from_challenge(const struct reg_challenge *ch, struct reg_bearer 
 {
     const char *realm = reg_challenge_param(ch, "realm");
     if (realm == NULL || *realm == 0)
-        return reg_error(err, EPROTO,
+        return berr_code(err, EPROTO,
                          "registry asked for a bearer token but gave no realm to get it from");
     if (strncasecmp(realm, "https://", 8) != 0 && strncasecmp(realm, "http://", 7) != 0)
-        return reg_error(err, EPROTO, "token realm \"%.200s\" is not an http(s) URL", realm);
+        return berr_code(err, EPROTO, "token realm \"%.200s\" is not an http(s) URL", realm);
     for (const char *q = realm; *q; q++)
         if ((unsigned char)*q <= 0x20 || *q == 0x7f)
-            return reg_error(err, EPROTO, "token realm contains a space or control character");
+            return berr_code(err, EPROTO, "token realm contains a space or control character");
     const char *service = reg_challenge_param(ch, "service");
     const char *scope = reg_challenge_param(ch, "scope");
     *out = (struct reg_bearer){
@@ -318,17 +305,17 @@ int reg_parse_token_response(const char *body, size_t len, time_t now, struct re
     json_error_t jerr;
     _cleanup_json_ json_t *root = json_loadb(body, len, 0, &jerr);
     if (root == NULL || !json_is_object(root))
-        return reg_error(err, EPROTO,
+        return berr_code(err, EPROTO,
                          "token server answered with something that is not a JSON "
                          "object");
     const char *tok = json_string_value(json_object_get(root, "token"));
     if (tok == NULL || *tok == 0)
         tok = json_string_value(json_object_get(root, "access_token"));
     if (tok == NULL || *tok == 0)
-        return reg_error(err, EPROTO, "token server answer has no \"token\" or \"access_token\"");
+        return berr_code(err, EPROTO, "token server answer has no \"token\" or \"access_token\"");
     for (const char *q = tok; *q; q++)
         if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-            return reg_error(err, EPROTO,
+            return berr_code(err, EPROTO,
                              "token server returned a token with characters not "
                              "allowed in an HTTP header");
     json_t *exp = json_object_get(root, "expires_in");

@@ -10,10 +10,6 @@
 
 #include "common/err.h"
 
-/* Like berr_set, but the message stays without strerror() text: registry and protocol errors read
- * better in their own words, while callers still get an errno class (ENOENT for "not found"). */
-int reg_error(struct berr **err, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 struct reg_auth_param {
     char *name; /* lowercased: parameter names are case-insensitive */

@@ -53,7 +53,7 @@ static bool hostname_valid(const char *h, size_t n)
 static int parse_host(struct reg_client *c, const char *host, struct berr **err)
 {
     if (host == NULL || *host == 0)
-        return reg_error(err, EINVAL, "empty registry host");
+        return berr_code(err, EINVAL, "empty registry host");
     if (reg_host_is_docker_hub(host)) {
         c->api_host = xstrdup("registry-1.docker.io");
         c->hostname = xstrdup("registry-1.docker.io");
@@ -65,13 +65,13 @@ static int parse_host(struct reg_client *c, const char *host, struct berr **err)
         struct in6_addr a6;
         _cleanup_free_ char *addr = end ? xstrndup(host + 1, (size_t)(end - host - 1)) : NULL;
         if (addr == NULL || inet_pton(AF_INET6, addr, &a6) != 1 || (end[1] && end[1] != ':'))
-            return reg_error(err, EINVAL, "registry host \"%s\": malformed IPv6 address", host);
+            return berr_code(err, EINVAL, "registry host \"%s\": malformed IPv6 address", host);
         c->hostname = steal_ptr(&addr);
         port = end[1] == ':' ? end + 2 : NULL;
     } else {
         size_t n = strcspn(host, ":");
         if (!hostname_valid(host, n))
-            return reg_error(err, EINVAL,
+            return berr_code(err, EINVAL,
                              "registry host \"%s\": expected a host name or address with an "
                              "optional :port",
                              host);
@@ -83,7 +83,7 @@ static int parse_host(struct reg_client *c, const char *host, struct berr **err)
         errno = 0;
         long p = strtol(port, &end, 10);
         if (*port == 0 || *end || errno || p < 1 || p > 65535 || !isdigit((unsigned char)*port))
-            return reg_error(err, EINVAL, "registry host \"%s\": invalid port", host);
+            return berr_code(err, EINVAL, "registry host \"%s\": invalid port", host);
     }
     c->api_host = xstrdup(host);
     return 0;
@@ -119,7 +119,7 @@ static int check_pem_certs(const char *path, const char *text, size_t len, struc
 {
     BIO *bio = BIO_new_mem_buf(text, (int)len);
     if (bio == NULL)
-        return reg_error(err, ENOMEM, "read CA file %s: out of memory", path);
+        return berr_code(err, ENOMEM, "read CA file %s: out of memory", path);
     int n = 0;
     X509 *x;
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
@@ -129,7 +129,7 @@ static int check_pem_certs(const char *path, const char *text, size_t len, struc
     BIO_free(bio);
     ERR_clear_error();
     if (n == 0)
-        return reg_error(err, EINVAL, "CA file %s holds no PEM certificate", path);
+        return berr_code(err, EINVAL, "CA file %s holds no PEM certificate", path);
     return 0;
 }
 
@@ -212,7 +212,7 @@ int reg_client_new(const char *host, const struct reg_options *o, struct reg_cli
         o = &none;
     pthread_once(&curl_once, curl_init);
     if (curl_init_result != CURLE_OK)
-        return reg_error(err, EIO, "initialise libcurl: %s", curl_easy_strerror(curl_init_result));
+        return berr_code(err, EIO, "initialise libcurl: %s", curl_easy_strerror(curl_init_result));
     struct reg_client *c = xzalloc(sizeof(*c));
     pthread_mutex_init(&c->lock, NULL);
     pthread_mutex_init(&c->token_fetch_lock, NULL);
@@ -297,7 +297,7 @@ void reg_client_set_credentials(struct reg_client *c, const char *user, const ch
 static int check_repo(const char *repo, struct berr **err)
 {
     if (!reg_repo_name_valid(repo))
-        return reg_error(err, EINVAL,
+        return berr_code(err, EINVAL,
                          "invalid repository name \"%s\": use lowercase letters, digits and the "
                          "separators '.', '_', '__', '-' and '/'",
                          repo ? repo : "");
@@ -313,7 +313,7 @@ static int check_reference(const char *reference, bool *by_digest, struct berr *
     if (*by_digest)
         return img_digest_validate(reference, err);
     if (reference == NULL || !tag_valid(reference))
-        return reg_error(err, EINVAL,
+        return berr_code(err, EINVAL,
                          "invalid tag \"%s\": up to 128 letters, digits, '_', '.' and '-', not "
                          "starting with '.' or '-'",
                          reference ? reference : "");
@@ -367,7 +367,7 @@ static int check_header_digest(const struct response *rs, const void *data, size
     char buf[8], got[IMG_DIGEST_MAX];
     digest_of(img_digest_algo(rs->docker_digest, buf), data, len, got);
     if (strcmp(got, rs->docker_digest) != 0)
-        return reg_error(
+        return berr_code(
             err, EBADMSG,
             "%s: digest mismatch: the registry says %s (Docker-Content-Digest) but the "
             "content is %s",
@@ -422,7 +422,7 @@ int reg_ping(struct reg_client *c, struct berr **err)
     if (rs.status >= 200 && rs.status < 300)
         return 0;
     if (rs.status == 404)
-        return reg_error(err, ENOENT, "%s does not look like a registry: GET /v2/ answered 404",
+        return berr_code(err, ENOENT, "%s does not look like a registry: GET /v2/ answered 404",
                          c->name);
     return reg_http_error(&rs, err, "%s", c->name);
 }
@@ -478,17 +478,17 @@ int reg_get_manifest(struct reg_client *c, const char *repo, const char *referen
         return berr_wrap(err, "manifest %s", shown);
     if (rs.status == 404) {
         _cleanup_free_ char *msg = reg_error_body_message(rs.body, rs.len);
-        return reg_error(err, ENOENT, "manifest for %s not found: %s", shown,
+        return berr_code(err, ENOENT, "manifest for %s not found: %s", shown,
                          msg ? msg : "manifest unknown");
     }
     if (rs.status != 200)
         return reg_http_error(&rs, err, "manifest %s", shown);
     if (rs.len == 0)
-        return reg_error(err, EPROTO, "manifest %s: the registry sent an empty document", shown);
+        return berr_code(err, EPROTO, "manifest %s: the registry sent an empty document", shown);
     char buf[8];
     digest_of(by_digest ? img_digest_algo(reference, buf) : "sha256", rs.body, rs.len, out->digest);
     if (by_digest && strcmp(out->digest, reference) != 0)
-        return reg_error(err, EBADMSG, "manifest %s: digest mismatch: the content is %s", shown,
+        return berr_code(err, EBADMSG, "manifest %s: digest mismatch: the content is %s", shown,
                          out->digest);
     _cleanup_free_ char *what = xasprintf("manifest %s", shown);
     if (check_header_digest(&rs, rs.body, rs.len, what, err) < 0)
@@ -520,7 +520,7 @@ int reg_get_blob(struct reg_client *c, const char *repo, const char *digest, siz
         return berr_wrap(err, "blob %s", digest);
     if (rs.status == 404) {
         _cleanup_free_ char *msg = reg_error_body_message(rs.body, rs.len);
-        return reg_error(err, ENOENT, "blob %s not found in %s/%s: %s", digest, c->name, repo,
+        return berr_code(err, ENOENT, "blob %s not found in %s/%s: %s", digest, c->name, repo,
                          msg ? msg : "blob unknown");
     }
     if (rs.status != 200)
@@ -528,7 +528,7 @@ int reg_get_blob(struct reg_client *c, const char *repo, const char *digest, siz
     char buf[8];
     digest_of(img_digest_algo(digest, buf), rs.body ? rs.body : "", rs.len, out->digest);
     if (strcmp(out->digest, digest) != 0)
-        return reg_error(err, EBADMSG, "blob %s: digest mismatch: the content is %s", digest,
+        return berr_code(err, EBADMSG, "blob %s: digest mismatch: the content is %s", digest,
                          out->digest);
     out->len = rs.len;
     out->data = rs.body ? steal_ptr(&rs.body) : xstrdup("");
@@ -557,7 +557,7 @@ int reg_fetch_blob(struct reg_client *c, const char *repo, const char *digest, u
         return berr_wrap(err, "blob %s", digest);
     if (rs.status == 404) {
         _cleanup_free_ char *msg = reg_error_body_message(rs.body, rs.len);
-        return reg_error(err, ENOENT, "blob %s not found in %s/%s: %s", digest, c->name, repo,
+        return berr_code(err, ENOENT, "blob %s not found in %s/%s: %s", digest, c->name, repo,
                          msg ? msg : "blob unknown");
     }
     if (rs.status != 200 && rs.status != 206)
@@ -606,11 +606,11 @@ static long long acknowledged_end(const char *range)
 static int next_location(const struct response *rs, char **loc, const char *what, struct berr **err)
 {
     if (rs->location == NULL || *rs->location == 0)
-        return reg_error(err, EPROTO, "%s: the registry answered %ld without a Location", what,
+        return berr_code(err, EPROTO, "%s: the registry answered %ld without a Location", what,
                          rs->status);
     char *next = resolve_url(rs->url, rs->location);
     if (next == NULL)
-        return reg_error(err, EPROTO, "%s: the registry answered with an unusable Location", what);
+        return berr_code(err, EPROTO, "%s: the registry answered with an unusable Location", what);
     free(*loc);
     *loc = next;
     return 0;
@@ -708,7 +708,7 @@ int reg_upload_blob(struct reg_client *c, const char *repo, const char *digest, 
             return reg_http_error(&rs, err, "%s: chunk %s", what, crange);
         long long ack = acknowledged_end(rs.range);
         if (ack >= 0 && (uint64_t)ack != pos + n - 1)
-            return reg_error(err, EPROTO,
+            return berr_code(err, EPROTO,
                              "%s: the registry acknowledged bytes up to %lld after chunk %s", what,
                              ack, crange);
         if (rs.location != NULL && next_location(&rs, &loc, what, err) < 0)
@@ -720,7 +720,7 @@ int reg_upload_blob(struct reg_client *c, const char *repo, const char *digest, 
     _cleanup_free_ char *q = xasprintf("digest=%s", d);
     _cleanup_free_ char *url = add_query(loc, q);
     if (url == NULL)
-        return reg_error(err, EPROTO, "%s: unusable upload location", what);
+        return berr_code(err, EPROTO, "%s: unusable upload location", what);
     bool whole = chunk_size == 0;
     struct request rq = {
         .method = "PUT",
@@ -738,7 +738,7 @@ int reg_upload_blob(struct reg_client *c, const char *repo, const char *digest, 
         char a[8], b[8];
         if (strcmp(img_digest_algo(rs.docker_digest, a), img_digest_algo(digest, b)) == 0 &&
             strcmp(rs.docker_digest, digest) != 0)
-            return reg_error(err, EBADMSG, "%s: the registry stored it as %s", what,
+            return berr_code(err, EBADMSG, "%s: the registry stored it as %s", what,
                              rs.docker_digest);
     }
     return 0;
@@ -757,12 +757,12 @@ int reg_put_manifest(struct reg_client *c, const char *repo, const char *referen
     for (const char *p = media_type; mt_ok && *p; p++)
         mt_ok = *p >= 0x20 && *p < 0x7f;
     if (!mt_ok)
-        return reg_error(err, EINVAL, "manifest media type must be a non-empty printable string");
+        return berr_code(err, EINVAL, "manifest media type must be a non-empty printable string");
     _cleanup_free_ char *shown = display_ref(c, repo, reference);
     char buf[8], digest[IMG_DIGEST_MAX];
     digest_of(by_digest ? img_digest_algo(reference, buf) : "sha256", body, len, digest);
     if (by_digest && strcmp(digest, reference) != 0)
-        return reg_error(err, EINVAL, "put manifest %s: the manifest's digest is %s", shown,
+        return berr_code(err, EINVAL, "put manifest %s: the manifest's digest is %s", shown,
                          digest);
     _cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", repo, reference);
     _cleanup_strv_ char **scopes = scopes_for(repo, "pull,push", NULL);

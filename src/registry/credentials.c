@@ -32,13 +32,13 @@ char *reg_base64_decode(const char *s, size_t *len, struct berr **err)
 {
     size_t n = strlen(s);
     if (n > BASE64_MAX)
-        return reg_error(err, EINVAL, "base64 text longer than %u bytes", BASE64_MAX), NULL;
+        return berr_code(err, EINVAL, "base64 text longer than %u bytes", BASE64_MAX), NULL;
     if (n % 4 != 0)
-        return reg_error(err, EINVAL, "base64 text length %zu is not a multiple of 4", n), NULL;
+        return berr_code(err, EINVAL, "base64 text length %zu is not a multiple of 4", n), NULL;
     _cleanup_free_ char *out = xmalloc(n / 4 * 3 + 1);
     int r = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
     if (r < 0)
-        return reg_error(err, EINVAL, "invalid base64 text"), NULL;
+        return berr_code(err, EINVAL, "invalid base64 text"), NULL;
     /* EVP_DecodeBlock counts the zero bytes that '=' padding stands for. */
     size_t got = (size_t)r;
     for (size_t i = n; i > 0 && s[i - 1] == '=' && got > 0 && n - i < 2; i--)
@@ -101,12 +101,12 @@ static json_t *load_config(const char *file, bool *exists, struct berr **err)
     json_error_t jerr;
     json_t *root = json_loadb(text, len, 0, &jerr);
     if (root == NULL)
-        return reg_error(err, EINVAL, "credentials file %s: invalid JSON at line %d: %s", file,
+        return berr_code(err, EINVAL, "credentials file %s: invalid JSON at line %d: %s", file,
                          jerr.line, jerr.text),
                NULL;
     if (!json_is_object(root)) {
         json_decref(root);
-        return reg_error(err, EINVAL, "credentials file %s: not a JSON object", file), NULL;
+        return berr_code(err, EINVAL, "credentials file %s: not a JSON object", file), NULL;
     }
     return root;
 }
@@ -120,7 +120,7 @@ static int auths_of(json_t *root, const char *file, bool create, json_t **out, s
         json_object_set_new(root, "auths", auths);
     }
     if (auths != NULL && !json_is_object(auths))
-        return reg_error(err, EINVAL, "credentials file %s: \"auths\" is not an object", file);
+        return berr_code(err, EINVAL, "credentials file %s: \"auths\" is not an object", file);
     *out = auths;
     return 0;
 }
@@ -149,18 +149,18 @@ int reg_credentials_get(const char *file, const char *host, char **user, char **
     if (entry == NULL)
         return 1;
     if (!json_is_object(entry))
-        return reg_error(err, EINVAL, "credentials file %s: entry for %s is not an object", file,
+        return berr_code(err, EINVAL, "credentials file %s: entry for %s is not an object", file,
                          host);
     json_t *auth = json_object_get(entry, "auth");
     if (auth == NULL || (json_is_string(auth) && json_string_length(auth) == 0))
         return 1;
     if (!json_is_string(auth))
-        return reg_error(err, EINVAL, "credentials file %s: \"auth\" for %s is not a string", file,
+        return berr_code(err, EINVAL, "credentials file %s: \"auth\" for %s is not a string", file,
                          host);
     _cleanup_free_ char *plain = reg_base64_decode(json_string_value(auth), NULL, NULL);
     const char *colon = plain ? strchr(plain, ':') : NULL;
     if (colon == NULL || colon == plain)
-        return reg_error(err, EINVAL,
+        return berr_code(err, EINVAL,
                          "credentials file %s: \"auth\" for %s is not base64 of user:password; "
                          "run berth login %s again",
                          file, host, host);
@@ -212,9 +212,9 @@ int reg_credentials_set(const char *file, const char *host, const char *user, co
                         struct berr **err)
 {
     if (file == NULL)
-        return reg_error(err, EINVAL, "no credentials file to store the login for %s in", host);
+        return berr_code(err, EINVAL, "no credentials file to store the login for %s in", host);
     if (user == NULL || *user == 0 || strchr(user, ':') != NULL)
-        return reg_error(err, EINVAL, "login %s: user name must be non-empty and contain no ':'",
+        return berr_code(err, EINVAL, "login %s: user name must be non-empty and contain no ':'",
                          host);
     if (secret == NULL)
         secret = "";

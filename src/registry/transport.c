@@ -153,7 +153,7 @@ static int start_body(struct hop *hp)
             _cleanup_free_ char *cr = header_dup(hp->h, "Content-Range", 0);
             unsigned long long start;
             if (cr == NULL || sscanf(cr, "bytes %llu-", &start) != 1 || start != want)
-                return reg_error(&hp->err, EPROTO,
+                return berr_code(&hp->err, EPROTO,
                                  "registry answered a range request for byte %llu with a different "
                                  "range (%s)",
                                  (unsigned long long)want, cr ? cr : "no Content-Range");
@@ -164,7 +164,7 @@ static int start_body(struct hop *hp)
     }
     if (rq->max_body > 0) {
         if (clen > 0 && (uint64_t)clen > rq->max_body)
-            return reg_error(&hp->err, EFBIG,
+            return berr_code(&hp->err, EFBIG,
                              "response of %lld bytes is larger than the %zu allowed",
                              (long long)clen, rq->max_body);
         hp->mode = BODY_MEM;
@@ -191,7 +191,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         if (n > skip) {
             if (hp->rq->sink(hp->rq->sink_ctx, data + skip, n - skip, &hp->err) < 0) {
                 if (hp->err == NULL)
-                    reg_error(&hp->err, EIO, "blob consumer failed");
+                    berr_code(&hp->err, EIO, "blob consumer failed");
                 return 0;
             }
             hp->rq->delivered += n - skip;
@@ -201,7 +201,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     size_t keep = n;
     if (rs->len + n > hp->cap) {
         if (hp->mode == BODY_MEM) {
-            reg_error(&hp->err, EFBIG, "response is larger than the %zu bytes allowed", hp->cap);
+            berr_code(&hp->err, EFBIG, "response is larger than the %zu bytes allowed", hp->cap);
             return 0;
         }
         keep = hp->cap - rs->len; /* an error body is only for the message: truncate it */
@@ -439,14 +439,14 @@ static int perform_hop(struct reg_client *c, struct request *rq, const char *met
     if (rq->body.read_errno != 0) {
         rs->local_failure = true;
         if (rq->body.read_errno == ENODATA)
-            return reg_error(err, EIO, "%s %s: the data to send ended before %llu bytes", method,
+            return berr_code(err, EIO, "%s %s: the data to send ended before %llu bytes", method,
                              shown, (unsigned long long)rq->body.len);
         errno = rq->body.read_errno;
         return berr_sys(err, "%s %s: read the data to send", method, shown);
     }
     if (cc != CURLE_OK) {
         log_debug("registry: %s %s: %s", method, shown, curl_easy_strerror(cc));
-        return reg_error(err, transport_errno(cc), "%s %s: %s", method, shown,
+        return berr_code(err, transport_errno(cc), "%s %s: %s", method, shown,
                          errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
     log_debug("registry: %s %s -> %ld", method, shown, rs->status);
@@ -473,7 +473,7 @@ static int exchange_at(struct reg_client *c, struct request *rq, const char *sta
             return 0;
         if (hops == MAX_REDIRECTS) {
             _cleanup_free_ char *shown = redact_url(start_url);
-            return reg_error(err, ELOOP, "%s %s: more than %d redirects", rq->method, shown,
+            return berr_code(err, ELOOP, "%s %s: more than %d redirects", rq->method, shown,
                              MAX_REDIRECTS);
         }
         free(url);
@@ -589,7 +589,7 @@ int reg_http_error(const struct response *rs, struct berr **err, const char *fmt
     _cleanup_free_ char *what = xvasprintf(fmt, ap);
     va_end(ap);
     _cleanup_free_ char *msg = reg_error_body_message(rs->body, rs->len);
-    return reg_error(err, status_errno(rs->status), "%s: %s (HTTP %ld)", what,
+    return berr_code(err, status_errno(rs->status), "%s: %s (HTTP %ld)", what,
                      msg ? msg : status_text(rs->status), rs->status);
 }
 
@@ -623,7 +623,7 @@ static int fetch_token(struct reg_client *c, char *const *scopes, const char *ex
     _cleanup_free_ char *service = c->service ? xstrdup(c->service) : NULL;
     pthread_mutex_unlock(&c->lock);
     if (realm == NULL)
-        return reg_error(err, EPROTO, "%s: no token realm known", c->name);
+        return berr_code(err, EPROTO, "%s: no token realm known", c->name);
     _cleanup_free_ char *user = NULL;
     _cleanup_secret_ char *secret = NULL;
     int have = get_creds(c, &user, &secret, err);
@@ -631,7 +631,7 @@ static int fetch_token(struct reg_client *c, char *const *scopes, const char *ex
         return -1;
     _cleanup_free_ char *shown = redact_url(realm);
     if (have == 0 && strncasecmp(realm, "http://", 7) == 0 && !c->insecure)
-        return reg_error(err, EPROTO,
+        return berr_code(err, EPROTO,
                          "%s: refusing to send credentials over plain http to the token server %s",
                          c->name, shown);
     _cleanup_strv_ char **all = strv_dup(scopes);
@@ -668,13 +668,13 @@ static int fetch_token(struct reg_client *c, char *const *scopes, const char *ex
         if (have == 0) {
             _cleanup_free_ char *msg = refusal_text(&rs, "unauthorized: incorrect username or "
                                                          "password");
-            return reg_error(err, EACCES,
+            return berr_code(err, EACCES,
                              "%s (the token server refused the credentials of %s; run "
                              "berth login %s)",
                              msg, user, c->name);
         }
         _cleanup_free_ char *msg = refusal_text(&rs, "unauthorized: authentication required");
-        return reg_error(err, EACCES, "%s; run berth login %s", msg, c->name);
+        return berr_code(err, EACCES, "%s; run berth login %s", msg, c->name);
     }
     return reg_http_error(&rs, err, "%s: get a token from %s", c->name, shown);
 }
@@ -765,10 +765,10 @@ static int learn_challenge(struct reg_client *c, const struct response *rs, char
         c->auth_kind = AUTH_BASIC;
         pthread_mutex_unlock(&c->lock);
     } else if (ch.n == 0) {
-        r = reg_error(err, EACCES,
+        r = berr_code(err, EACCES,
                       "%s: unauthorized (HTTP 401) without an authentication challenge", c->name);
     } else {
-        r = reg_error(err, EACCES, "%s: the registry asks for unsupported authentication \"%s\"",
+        r = berr_code(err, EACCES, "%s: the registry asks for unsupported authentication \"%s\"",
                       c->name, ch.v[0].scheme);
     }
     reg_challenges_clear(&ch);
@@ -782,19 +782,19 @@ static int unauthorized(struct reg_client *c, const struct request *rq, const st
     _cleanup_free_ char *user = NULL;
     _cleanup_secret_ char *secret = NULL;
     if (get_creds(c, &user, &secret, NULL) != 0)
-        return reg_error(err, EACCES, "%s; run berth login %s", msg, c->name);
+        return berr_code(err, EACCES, "%s; run berth login %s", msg, c->name);
     pthread_mutex_lock(&c->lock);
     bool bearer = c->auth_kind == AUTH_BEARER;
     pthread_mutex_unlock(&c->lock);
     if (bearer && rq->scopes != NULL) {
         /* The token server accepted the credentials but the token does not open this door. */
         _cleanup_free_ char *want = scope_key(rq->scopes);
-        return reg_error(err, EACCES,
+        return berr_code(err, EACCES,
                          "%s (%s is not granted %s: check the repository name and your access, "
                          "or berth login %s as another user)",
                          msg, user, want, c->name);
     }
-    return reg_error(err, EACCES,
+    return berr_code(err, EACCES,
                      "%s (refused with the credentials of %s; check them with berth login %s)", msg,
                      user, c->name);
 }

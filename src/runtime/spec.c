@@ -108,7 +108,10 @@ static char *fold_u64_literals(const char *text, size_t len, size_t *out_len)
             in_str = true;
             continue;
         }
-        if (c < '0' || c > '9' || (i > 0 && (text[i - 1] == '-' || text[i - 1] == '.')))
+        /* Only a whole integer literal: not the digits of a fraction or an exponent, nor the
+         * rest of a run whose start was already looked at. */
+        if (c < '0' || c > '9' ||
+            (i > 0 && ((text[i - 1] >= '0' && text[i - 1] <= '9') || strchr("-+.eE", text[i - 1]))))
             continue;
         size_t j = i;
         while (j < len && text[j] >= '0' && text[j] <= '9')

@@ -81,3 +81,14 @@ class Berth:
 
     def unmount(self, image):
         self.ok("image", "unmount", image)
+
+
+def check_rootfs(berth, ref, img):
+    """Mounts the image and compares what it shows with what its layers say."""
+    import ocimage
+    mnt = berth.mount(ref)
+    try:
+        diffs = ocimage.compare_rootfs(mnt, img.flatten())
+        assert not diffs, "\n".join(diffs[:20])
+    finally:
+        berth.unmount(ref)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import ocimage
-from berthcli import Berth
+from berthcli import Berth, check_rootfs
 from registry import Registry, require_tools
 
 
@@ -52,14 +52,6 @@ def pushed(reg):
     return out
 
 
-def _check_rootfs(berth, ref, img):
-    mnt = berth.mount(ref)
-    try:
-        diffs = ocimage.compare_rootfs(mnt, img.flatten())
-        assert not diffs, "\n".join(diffs[:20])
-    finally:
-        berth.unmount(ref)
-
 
 @pytest.mark.parametrize("name", ["busybox", "multi", "zstd", "plain-tar", "docker"])
 @pytest.mark.parametrize("driver", ["overlay", "copy"])
@@ -73,7 +65,7 @@ def test_pull_unpacks_exactly(berth, pushed, name, driver):
     assert rec["id"] == img.config_digest
     assert rec["manifest"] == img.digest
     assert (berth.root / "snapshots/driver").read_text().strip() == driver
-    _check_rootfs(berth, ref, img)
+    check_rootfs(berth, ref, img)
     assert not berth.scratch()
 
 
@@ -188,7 +180,7 @@ def test_chunked_push(berth, reg, pushed):
     assert ocimage.sha256(raw) == img.digest
     other = Berth(berth.root.parent / "root2")
     other.ok("pull", target)
-    _check_rootfs(other, target, img)
+    check_rootfs(other, target, img)
 
 
 def test_push_unknown_tag(berth, reg):
@@ -251,7 +243,7 @@ def test_kill_during_pull_then_retry(berth, reg, test_dir):
     assert rec["manifest"] == img.digest
     assert not list(ingest.glob("sha256-*"))
     assert not berth.scratch()
-    _check_rootfs(berth, ref, img)
+    check_rootfs(berth, ref, img)
 
 
 def test_kill_during_push_then_retry(berth, reg):
@@ -280,7 +272,7 @@ def test_kill_during_push_then_retry(berth, reg):
         assert ocimage.sha256(raw) == img.digest
         again = Berth(berth.root.parent / "root2")
         again.ok("pull", target)
-        _check_rootfs(again, target, img)
+        check_rootfs(again, target, img)
 
 
 # --- auth ---------------------------------------------------------------------------------

@@ -179,6 +179,11 @@ static void test_template_errors(void **state)
         {"x\n  {{.Nil.X}}", "template: :2:8: executing \"\" at <.Nil.X>: nil pointer evaluating "
                             "interface {}.X"},
     };
+    char deep[1024] = "{{";
+    for (int k = 0; k < 150; k++)
+        strcat(deep, "(");
+    strcat(deep, "1}}");
+    check(deep, 0, "ERR: template: :1: nesting deeper than 100 levels");
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         char expect[512];
         snprintf(expect, sizeof(expect), "ERR: %s", cases[k].err);

@@ -186,6 +186,14 @@ static void test_u64_folding_keeps_bits(void **state)
     json_decref(j);
     const char *too_big = "{\"a\": 18446744073709551616}";
     assert_null(rt_json_loadb(too_big, strlen(too_big), &jerr));
+    /* Digits of a fraction or an exponent are not integers to fold (found by fuzz_spec). */
+    const char *fraction = "{\"x\": 0.19223372036854775808}";
+    j = rt_json_loadb(fraction, strlen(fraction), &jerr);
+    assert_non_null(j);
+    assert_true(json_is_real(json_object_get(j, "x")));
+    json_decref(j);
+    const char *exponent = "{\"x\": 1e9223372036854775808}";
+    assert_null(rt_json_loadb(exponent, strlen(exponent), &jerr));
 }
 
 static void test_names(void **state)

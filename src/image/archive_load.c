@@ -1,11 +1,9 @@
-/* docker save, load and import over tar streams. Save writes stored blobs as they are into an
- * archive that is at once an OCI layout and a docker-archive. Load makes one sequential pass
- * that streams every blob into the store (verified where the name carries a digest) and keeps
- * only the small metadata files in memory, then builds each image from the store. Import turns
- * one rootfs tarball into a one-layer image. */
+/* docker load: one sequential pass over the archive streams every blob into the store (verified
+ * where its name carries a digest) and keeps only the small metadata files in memory; then the
+ * images are found (index.json, manifest.json, legacy layouts), built from the store and
+ * committed together. Also the layer-stream and commit helpers that import shares. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,23 +12,19 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
-#include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "image/archive.h"
-#include "image/change.h"
+#include "image/archive_internal.h"
 #include "image/gc.h"
 #include "image/manifest.h"
 #include "image/ref.h"
 
-#define COPY_BUF        (1 << 20)
 #define SMALL_FILE_MAX  (8u << 20)  /* one metadata file in an archive */
 #define SMALL_TOTAL_MAX (64u << 20) /* all of them together */
 #define MAX_ENTRIES     200000      /* tar members in one archive */
 #define MAX_LINK_HOPS   40
 #define MAX_INDEX_DEPTH 4
-#define ANN_IMAGE_NAME  "io.containerd.image.name"
-#define ANN_REF_NAME    "org.opencontainers.image.ref.name"
 
 static void archive_read_freep(struct archive **a)
 {
@@ -39,83 +33,9 @@ static void archive_read_freep(struct archive **a)
     *a = NULL;
 }
 
-static void archive_write_freep(struct archive **a)
-{
-    if (*a)
-        archive_write_free(*a);
-    *a = NULL;
-}
-
-static void record_freep(struct img_record **r)
-{
-    img_record_free(*r);
-    *r = NULL;
-}
-
-#define _cleanup_aread_  _cleanup_(archive_read_freep)
-#define _cleanup_awrite_ _cleanup_(archive_write_freep)
-#define _cleanup_record_ _cleanup_(record_freep)
-
-static char *dup_or_null(const char *s)
-{
-    return s ? xstrdup(s) : NULL;
-}
-
-static struct img_record *record_dup(const struct img_record *r)
-{
-    struct img_record *c = img_record_new();
-    c->id = dup_or_null(r->id);
-    c->target = dup_or_null(r->target);
-    c->target_media_type = dup_or_null(r->target_media_type);
-    c->manifest = dup_or_null(r->manifest);
-    c->manifest_media_type = dup_or_null(r->manifest_media_type);
-    strv_free(c->names);
-    c->names = strv_dup(r->names);
-    strv_free(c->repo_digests);
-    c->repo_digests = strv_dup(r->repo_digests);
-    c->created = dup_or_null(r->created);
-    c->os = dup_or_null(r->os);
-    c->architecture = dup_or_null(r->architecture);
-    c->variant = dup_or_null(r->variant);
-    c->size = r->size;
-    c->added = r->added;
-    c->last_tagged = r->last_tagged;
-    c->n_layers = r->n_layers;
-    c->layers = xcalloc(r->n_layers ? r->n_layers : 1, sizeof(*c->layers));
-    for (size_t i = 0; i < r->n_layers; i++) {
-        c->layers[i].digest = dup_or_null(r->layers[i].digest);
-        c->layers[i].media_type = dup_or_null(r->layers[i].media_type);
-        c->layers[i].size = r->layers[i].size;
-        c->layers[i].diff_id = dup_or_null(r->layers[i].diff_id);
-        c->layers[i].chain_id = dup_or_null(r->layers[i].chain_id);
-    }
-    return c;
-}
+#define _cleanup_aread_ _cleanup_(archive_read_freep)
 
 /* ---- layer streams ---- */
-
-enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_XZ, COMP_BZIP2 };
-
-static enum comp sniff(const unsigned char *b, size_t n)
-{
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-        return COMP_GZIP;
-    if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
-        return COMP_ZSTD;
-    static const unsigned char xz_magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
-    if (n >= 6 && memcmp(b, xz_magic, 6) == 0)
-        return COMP_XZ;
-    if (n >= 3 && memcmp(b, "BZh", 3) == 0)
-        return COMP_BZIP2;
-    return COMP_NONE;
-}
-
-static const char *comp_media_type(enum comp c)
-{
-    return c == COMP_GZIP   ? IMG_MT_OCI_LAYER_GZIP
-           : c == COMP_ZSTD ? IMG_MT_OCI_LAYER_ZSTD
-                            : IMG_MT_OCI_LAYER;
-}
 
 static int blob_compression(struct img_store *s, const char *digest, enum comp *c,
                             struct berr **err)
@@ -151,8 +71,8 @@ static struct archive *new_reader(bool raw, struct berr **err)
 
 /* Decompresses a stored layer blob: the tar stream's digest is the diff ID; with w non-NULL the
  * tar stream is also written there (to store it uncompressed). */
-static int layer_tar_stream(struct img_store *s, const char *digest, struct img_blob_writer *w,
-                            char diff_id[IMG_DIGEST_MAX], struct berr **err)
+int img_archive_layer_tar_stream(struct img_store *s, const char *digest, struct img_blob_writer *w,
+                                 char diff_id[IMG_DIGEST_MAX], struct berr **err)
 {
     _cleanup_close_ int fd = img_blob_open(s, digest, err);
     if (fd < 0)
@@ -183,257 +103,17 @@ static int layer_tar_stream(struct img_store *s, const char *digest, struct img_
 
 /* Stores an xz or bzip2 layer decompressed (image media types name only gzip and zstd);
  * digest is replaced by the new blob's. */
-static int store_decompressed(struct img_store *s, char digest[IMG_DIGEST_MAX],
-                              char diff_id[IMG_DIGEST_MAX], struct berr **err)
+int img_archive_store_decompressed(struct img_store *s, char digest[IMG_DIGEST_MAX],
+                                   char diff_id[IMG_DIGEST_MAX], struct berr **err)
 {
     struct img_blob_writer *w = NULL;
     if (img_blob_writer_open(s, NULL, -1, &w, err) < 0)
         return -1;
-    if (layer_tar_stream(s, digest, w, diff_id, err) < 0) {
+    if (img_archive_layer_tar_stream(s, digest, w, diff_id, err) < 0) {
         img_blob_writer_abort(w, false);
         return -1;
     }
     return img_blob_writer_commit(w, digest, err);
-}
-
-/* ---- save ---- */
-
-struct save_image {
-    const struct img_record *rec;
-    char **names;
-    struct img_manifest *m;
-    int64_t manifest_size;
-};
-
-static int write_header(struct archive *a, const char *path, mode_t type, int64_t size,
-                        struct berr **err)
-{
-    struct archive_entry *e = archive_entry_new();
-    archive_entry_set_pathname(e, path);
-    archive_entry_set_filetype(e, type);
-    archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
-    archive_entry_set_size(e, type == AE_IFDIR ? 0 : size);
-    archive_entry_set_uid(e, 0);
-    archive_entry_set_gid(e, 0);
-    archive_entry_set_mtime(e, 0, 0);
-    int r = archive_write_header(a, e);
-    archive_entry_free(e);
-    if (r != ARCHIVE_OK)
-        return berr_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "write %s: %s", path,
-                        archive_error_string(a));
-    return 0;
-}
-
-static int write_buf(struct archive *a, const char *path, const char *buf, struct berr **err)
-{
-    size_t len = strlen(buf);
-    if (write_header(a, path, AE_IFREG, (int64_t)len, err) < 0)
-        return -1;
-    if (archive_write_data(a, buf, len) != (la_ssize_t)len)
-        return berr_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "write %s: %s", path,
-                        archive_error_string(a));
-    return 0;
-}
-
-static char *blob_member(const char *digest)
-{
-    char algo[8];
-    return xasprintf("blobs/%s/%s", img_digest_algo(digest, algo), img_digest_hex(digest));
-}
-
-static int write_blob(struct archive *a, struct img_store *s, const char *digest, struct berr **err)
-{
-    _cleanup_free_ char *path = blob_member(digest);
-    _cleanup_close_ int fd = img_blob_open(s, digest, err);
-    struct stat st;
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) < 0)
-        return berr_sys(err, "blob %s", digest);
-    if (write_header(a, path, AE_IFREG, st.st_size, err) < 0)
-        return -1;
-    _cleanup_free_ char *buf = xmalloc(COPY_BUF);
-    int64_t done = 0;
-    while (done < st.st_size) {
-        ssize_t n = read(fd, buf, COPY_BUF);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return berr_sys(err, "read blob %s", digest);
-        if (n == 0 || done + n > st.st_size)
-            return berr_set(err, EIO, "blob %s changed size while being saved", digest);
-        if (archive_write_data(a, buf, (size_t)n) != n)
-            return berr_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "write %s: %s",
-                            path, archive_error_string(a));
-        done += n;
-    }
-    return 0;
-}
-
-static void save_images_free(struct save_image *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        strv_free(v[i].names);
-        img_manifest_free(v[i].m);
-    }
-    free(v);
-}
-
-/* Merges items of the same image, reads each manifest and checks every blob is stored. */
-static int save_plan(struct img_store *s, const struct img_save_item *items, size_t n,
-                     struct save_image **out, size_t *n_out, char ***blobs, struct berr **err)
-{
-    struct save_image *v = xcalloc(n ? n : 1, sizeof(*v));
-    size_t nv = 0;
-    *blobs = xcalloc(1, sizeof(char *));
-    for (size_t i = 0; i < n; i++) {
-        const struct img_record *rec = items[i].rec;
-        size_t j = 0;
-        while (j < nv && strcmp(v[j].rec->id, rec->id) != 0)
-            j++;
-        if (j == nv) {
-            v[nv].rec = rec;
-            v[nv++].names = xcalloc(1, sizeof(char *));
-        }
-        for (size_t k = 0; items[i].names && items[i].names[k]; k++)
-            img_strv_add_unique(&v[j].names, items[i].names[k]);
-    }
-    for (size_t i = 0; i < nv; i++) {
-        const struct img_record *rec = v[i].rec;
-        char sid[13];
-        size_t len = 0;
-        _cleanup_free_ char *body = img_blob_read(s, rec->manifest, IMG_MANIFEST_MAX, &len, err);
-        if (body == NULL ||
-            img_manifest_parse(rec->manifest_media_type, body, len, &v[i].m, err) < 0) {
-            berr_wrap(err, "image %s: manifest", img_short_id(rec->id, sid));
-            goto fail;
-        }
-        v[i].manifest_size = (int64_t)len;
-        img_strv_add_unique(blobs, rec->manifest);
-        img_strv_add_unique(blobs, v[i].m->config.digest);
-        for (size_t k = 0; k < v[i].m->n_layers; k++) {
-            const char *d = v[i].m->layers[k].digest;
-            if (!img_blob_exists(s, d)) {
-                berr_set(err, ENOENT,
-                         "image %s: layer %s is missing from the store; pull or load the image "
-                         "again",
-                         img_short_id(rec->id, sid), d);
-                goto fail;
-            }
-            img_strv_add_unique(blobs, d);
-        }
-        if (!img_blob_exists(s, v[i].m->config.digest)) {
-            berr_set(err, ENOENT, "image %s: config %s is missing from the store",
-                     img_short_id(rec->id, sid), v[i].m->config.digest);
-            goto fail;
-        }
-    }
-    *out = v;
-    *n_out = nv;
-    return 0;
-fail:
-    save_images_free(v, nv);
-    strv_freep(blobs);
-    return -1;
-}
-
-/* index.json, manifest.json and repositories for the planned images. */
-static void save_metadata(const struct save_image *v, size_t n, char **index, char **manifest,
-                          char **repos)
-{
-    json_t *descs = json_array(), *docker = json_array(), *repositories = json_object();
-    for (size_t i = 0; i < n; i++) {
-        const struct img_manifest *m = v[i].m;
-        json_t *tags = json_array(), *layers = json_array();
-        for (size_t k = 0; k < m->n_layers; k++) {
-            _cleanup_free_ char *member = blob_member(m->layers[k].digest);
-            json_array_append_new(layers, json_string(member));
-        }
-        size_t n_names = strv_length(v[i].names);
-        for (size_t k = 0; k == 0 || k < n_names; k++) {
-            json_t *d = json_pack("{s:s, s:s, s:I}", "mediaType", m->media_type, "digest",
-                                  v[i].rec->manifest, "size", (json_int_t)v[i].manifest_size);
-            _cleanup_ref_ struct img_ref *ref = NULL;
-            if (n_names > 0 && img_ref_parse(v[i].names[k], &ref, NULL) == 0) {
-                _cleanup_free_ char *full = img_ref_string(ref);
-                _cleanup_free_ char *familiar = img_ref_familiar(ref);
-                _cleanup_free_ char *repo = img_ref_familiar_repo(ref);
-                json_object_set_new(d, "annotations",
-                                    json_pack("{s:s, s:s}", ANN_IMAGE_NAME, full, ANN_REF_NAME,
-                                              ref->tag ? ref->tag : IMG_REF_DEFAULT_TAG));
-                json_array_append_new(tags, json_string(familiar));
-                if (ref->tag && m->n_layers > 0) {
-                    json_t *r = json_object_get(repositories, repo);
-                    if (r == NULL)
-                        json_object_set_new(repositories, repo, r = json_object());
-                    const char *top = m->layers[m->n_layers - 1].digest;
-                    json_object_set_new(r, ref->tag, json_string(img_digest_hex(top)));
-                }
-            }
-            json_array_append_new(descs, d);
-        }
-        _cleanup_free_ char *cfg = blob_member(m->config.digest);
-        json_array_append_new(docker, json_pack("{s:s, s:o, s:o}", "Config", cfg, "RepoTags", tags,
-                                                "Layers", layers));
-    }
-    json_t *ix = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", IMG_MT_OCI_INDEX,
-                           "manifests", descs);
-    *index = json_dumps(ix, JSON_COMPACT);
-    *manifest = json_dumps(docker, JSON_COMPACT);
-    *repos = json_object_size(repositories) ? json_dumps(repositories, JSON_COMPACT) : NULL;
-    json_decref(ix);
-    json_decref(docker);
-    json_decref(repositories);
-}
-
-int img_save(struct img_store *s, const struct img_save_item *items, size_t n, int out_fd,
-             struct berr **err)
-{
-    if (n == 0)
-        return berr_set(err, EINVAL, "save: no images given");
-    /* Blobs must not be collected while they are being copied out. */
-    _cleanup_close_ int lease = img_gc_lease(s, err);
-    if (lease < 0)
-        return -1;
-    struct save_image *v = NULL;
-    size_t nv = 0;
-    _cleanup_strv_ char **blobs = NULL;
-    if (save_plan(s, items, n, &v, &nv, &blobs, err) < 0)
-        return -1;
-    _cleanup_free_ char *index = NULL, *manifest = NULL, *repos = NULL;
-    save_metadata(v, nv, &index, &manifest, &repos);
-    save_images_free(v, nv);
-
-    _cleanup_awrite_ struct archive *a = archive_write_new();
-    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-        archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
-        return berr_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "save: %s",
-                        archive_error_string(a));
-    if (write_header(a, "blobs/", AE_IFDIR, 0, err) < 0)
-        return -1;
-    static const char *const algos[] = {"sha256", "sha512"};
-    for (size_t k = 0; k < ARRAY_SIZE(algos); k++) {
-        bool used = false;
-        for (size_t i = 0; blobs[i] && !used; i++)
-            used = strncmp(blobs[i], algos[k], strlen(algos[k])) == 0;
-        _cleanup_free_ char *dir = xasprintf("blobs/%s/", algos[k]);
-        if (used && write_header(a, dir, AE_IFDIR, 0, err) < 0)
-            return -1;
-    }
-    for (size_t i = 0; blobs[i]; i++) {
-        if (write_blob(a, s, blobs[i], err) < 0)
-            return berr_wrap(err, "save");
-    }
-    if (write_buf(a, "index.json", index, err) < 0 ||
-        write_buf(a, "manifest.json", manifest, err) < 0 ||
-        write_buf(a, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}", err) < 0 ||
-        (repos && write_buf(a, "repositories", repos, err) < 0))
-        return berr_wrap(err, "save");
-    if (archive_write_close(a) != ARCHIVE_OK)
-        return berr_set(err, archive_errno(a) > 0 ? archive_errno(a) : EIO, "save: %s",
-                        archive_error_string(a));
-    return 0;
 }
 
 /* ---- load: one pass over the archive ---- */
@@ -800,7 +480,7 @@ static int resolve_manifest(struct loader *ld, const char *digest, const char *m
                             c, err);
 }
 
-static int add_name(char ***names, const char *s, struct berr **err)
+int img_archive_add_name(char ***names, const char *s, struct berr **err)
 {
     _cleanup_ref_ struct img_ref *ref = NULL;
     if (img_ref_parse(s, &ref, err) < 0)
@@ -836,7 +516,7 @@ static int index_cands(struct loader *ld, struct afile *f, bool lenient, struct 
             name = ref;
         struct berr *e = NULL;
         if (resolve_manifest(ld, d->digest, d->media_type, 0, &v[i], &e) < 0 ||
-            (name && add_name(&v[i].names, name, &e) < 0)) {
+            (name && img_archive_add_name(&v[i].names, name, &e) < 0)) {
             if (lenient) {
                 berr_free(e);
                 continue;
@@ -888,7 +568,7 @@ static int docker_want(struct loader *ld, json_t *o, const struct cand *cands, s
     json_t *v;
     json_array_foreach(tags, i, v)
     {
-        if (!json_is_string(v) || add_name(&w->names, json_string_value(v), err) < 0)
+        if (!json_is_string(v) || img_archive_add_name(&w->names, json_string_value(v), err) < 0)
             return berr_wrap(err, "RepoTags[%zu]", i);
     }
     for (size_t k = 0; k < n_cands && w->real == NULL; k++) {
@@ -950,8 +630,8 @@ static int find_wants(struct loader *ld, struct cand *cands, size_t n_cands, str
 /* ---- load: building the images ---- */
 
 /* Stores the manifest a legacy archive lacks: OCI, with the layers as they came. */
-static int synth_manifest(struct img_store *s, const struct img_record *rec, int64_t config_size,
-                          char digest[IMG_DIGEST_MAX], struct berr **err)
+int img_archive_synth_manifest(struct img_store *s, const struct img_record *rec,
+                               int64_t config_size, char digest[IMG_DIGEST_MAX], struct berr **err)
 {
     struct img_manifest m = {
         .media_type = (char *)IMG_MT_OCI_MANIFEST,
@@ -985,7 +665,7 @@ static int load_layer(struct loader *ld, struct img_layer_info *li, const char *
     if (strcmp(li->digest, li->diff_id) == 0)
         return 0;
     char got[IMG_DIGEST_MAX];
-    if (layer_tar_stream(ld->s, li->digest, NULL, got, err) < 0)
+    if (img_archive_layer_tar_stream(ld->s, li->digest, NULL, got, err) < 0)
         return -1;
     if (strcmp(got, li->diff_id) != 0)
         return berr_set(err, EIO,
@@ -1028,7 +708,7 @@ static int build_image(struct loader *ld, const struct want *w, struct img_recor
                 return -1;
             char diff[IMG_DIGEST_MAX];
             if ((comp == COMP_XZ || comp == COMP_BZIP2) &&
-                store_decompressed(ld->s, digest, diff, err) < 0)
+                img_archive_store_decompressed(ld->s, digest, diff, err) < 0)
                 return berr_wrap(err, "layer %zu", i);
             li->media_type = xstrdup(comp_media_type(comp));
         }
@@ -1048,7 +728,7 @@ static int build_image(struct loader *ld, const struct want *w, struct img_recor
         rec->target_media_type = xstrdup(real->target_mt ? real->target_mt : real->m->media_type);
     } else {
         char digest[IMG_DIGEST_MAX];
-        if (synth_manifest(ld->s, rec, (int64_t)len, digest, err) < 0)
+        if (img_archive_synth_manifest(ld->s, rec, (int64_t)len, digest, err) < 0)
             return -1;
         rec->manifest = xstrdup(digest);
         rec->manifest_media_type = xstrdup(IMG_MT_OCI_MANIFEST);
@@ -1077,8 +757,9 @@ static int build_image(struct loader *ld, const struct want *w, struct img_recor
 
 /* Makes the blobs and snapshots durable, then adds the records in one transaction. stored
  * (n entries) receives the records as they are in db. */
-static int commit_records(struct img_store *s, struct img_record **recs, size_t n,
-                          struct img_db **db_out, struct img_record **stored, struct berr **err)
+int img_archive_commit_records(struct img_store *s, struct img_record **recs, size_t n,
+                               struct img_db **db_out, struct img_record **stored,
+                               struct berr **err)
 {
     if (syncfs(img_store_dirfd(s)) < 0)
         return berr_sys(err, "sync %s", img_store_root(s));
@@ -1147,7 +828,7 @@ int img_load(struct img_store *s, struct img_snapshotter *sn, int in_fd, img_loa
             goto out;
         }
     }
-    if (commit_records(s, recs, n_wants, &db, stored, err) < 0)
+    if (img_archive_commit_records(s, recs, n_wants, &db, stored, err) < 0)
         goto out;
     for (size_t i = 0; cb && i < n_wants; i++) {
         for (size_t k = 0; wants[i].names[k]; k++)
@@ -1166,176 +847,4 @@ out:
     cands_free(cands, n_cands);
     loader_clear(&ld);
     return ret;
-}
-
-/* ---- import ---- */
-
-/* RFC 3339 in UTC with nanoseconds, trailing zeros dropped, as Go writes times. */
-static char *now_rfc3339(void)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[32], frac[16] = "";
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    if (ts.tv_nsec) {
-        snprintf(frac, sizeof(frac), ".%09ld", ts.tv_nsec);
-        size_t n = strlen(frac);
-        while (frac[n - 1] == '0')
-            frac[--n] = '\0';
-    }
-    return xasprintf("%s%sZ", base, frac);
-}
-
-/* Copies in_fd into a new blob; head gets its first bytes (for the compression). */
-static int import_input(struct img_store *s, int in_fd, char digest[IMG_DIGEST_MAX],
-                        unsigned char head[8], size_t *head_len, struct berr **err)
-{
-    struct img_blob_writer *w = NULL;
-    if (img_blob_writer_open(s, NULL, -1, &w, err) < 0)
-        return -1;
-    _cleanup_free_ char *buf = xmalloc(COPY_BUF);
-    uint64_t total = 0;
-    *head_len = 0;
-    for (;;) {
-        ssize_t n = read(in_fd, buf, COPY_BUF);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            berr_sys(err, "import: read the input");
-            img_blob_writer_abort(w, false);
-            return -1;
-        }
-        if (n == 0)
-            break;
-        while (*head_len < 8 && *head_len < total + (uint64_t)n) {
-            head[*head_len] = (unsigned char)buf[*head_len - total];
-            (*head_len)++;
-        }
-        total += (uint64_t)n;
-        if (img_blob_writer_write(w, buf, (size_t)n, err) < 0) {
-            img_blob_writer_abort(w, false);
-            return -1;
-        }
-    }
-    if (total == 0) {
-        img_blob_writer_abort(w, false);
-        return berr_set(err, EINVAL,
-                        "import: the input is empty: give a tar archive of a root "
-                        "filesystem");
-    }
-    return img_blob_writer_commit(w, digest, err);
-}
-
-static json_t *import_config(const struct img_import_opts *o, const struct img_platform *p,
-                             json_t *container, const char *diff_id)
-{
-    _cleanup_free_ char *now = now_rfc3339();
-    _cleanup_free_ char *comment =
-        o->message && *o->message
-            ? xstrdup(o->message)
-            : xasprintf("Imported from %s", o->source_label ? o->source_label : "-");
-    json_t *cfg = json_pack("{s:s, s:s}", "architecture", p->architecture, "os", p->os);
-    if (p->variant)
-        json_object_set_new(cfg, "variant", json_string(p->variant));
-    json_object_set(cfg, "config", container);
-    json_object_set_new(cfg, "created", json_string(now));
-    json_object_set_new(cfg, "history",
-                        json_pack("[{s:s, s:s}]", "created", now, "comment", comment));
-    json_object_set_new(cfg, "rootfs",
-                        json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", diff_id));
-    return cfg;
-}
-
-static int import_platform(const struct img_import_opts *o, struct img_platform **out,
-                           struct berr **err)
-{
-    _cleanup_platform_ struct img_platform *host = img_platform_host();
-    /* Only the host's architecture: its amd64 level is not something a rootfs declares. */
-    const char *arch = o->platform_arch ? o->platform_arch : host->architecture;
-    const char *variant = o->platform_variant;
-    _cleanup_free_ char *spec = xasprintf("%s/%s%s%s", o->platform_os ? o->platform_os : "linux",
-                                          arch, variant ? "/" : "", variant ? variant : "");
-    if (img_platform_parse(spec, out, err) < 0)
-        return berr_wrap(err, "import: platform");
-    return 0;
-}
-
-int img_import(struct img_store *s, struct img_snapshotter *sn, int in_fd,
-               const struct img_import_opts *o, struct img_record **out, struct berr **err)
-{
-    /* Everything the user typed is checked before the input is read. */
-    _cleanup_platform_ struct img_platform *p = NULL;
-    if (import_platform(o, &p, err) < 0)
-        return -1;
-    _cleanup_strv_ char **names = xcalloc(1, sizeof(char *));
-    if (o->name && add_name(&names, o->name, err) < 0)
-        return berr_wrap(err, "import");
-    _cleanup_json_ json_t *container = json_object();
-    if (img_changes_apply(container, o->changes, err) < 0)
-        return berr_wrap(err, "import: --change");
-    _cleanup_close_ int lease = img_gc_lease(s, err);
-    if (lease < 0)
-        return -1;
-    char blob[IMG_DIGEST_MAX], diff[IMG_DIGEST_MAX];
-    unsigned char head[8];
-    size_t head_len = 0;
-    if (import_input(s, in_fd, blob, head, &head_len, err) < 0)
-        return -1;
-    enum comp comp = sniff(head, head_len);
-    if (comp == COMP_XZ || comp == COMP_BZIP2) {
-        if (store_decompressed(s, blob, diff, err) < 0)
-            return berr_wrap(err, "import");
-        comp = COMP_NONE;
-    } else if (comp == COMP_NONE) {
-        snprintf(diff, sizeof(diff), "%s", blob);
-    } else if (layer_tar_stream(s, blob, NULL, diff, err) < 0) {
-        return berr_wrap(err, "import");
-    }
-    if (!img_snap_exists(sn, diff)) {
-        _cleanup_close_ int fd = img_blob_open(s, blob, err);
-        if (fd < 0 || img_snap_unpack(sn, NULL, diff, diff, fd, NULL, err) < 0)
-            return berr_wrap(err, "import: the input is not a usable tar archive");
-    }
-    _cleanup_record_ struct img_record *rec = img_record_new();
-    _cleanup_json_ json_t *cfg = import_config(o, p, container, diff);
-    _cleanup_free_ char *cfg_text = json_dumps(cfg, JSON_COMPACT);
-    char cfg_digest[IMG_DIGEST_MAX], man_digest[IMG_DIGEST_MAX];
-    if (img_blob_put(s, cfg_text, strlen(cfg_text), NULL, cfg_digest, err) < 0)
-        return -1;
-    rec->id = xstrdup(cfg_digest);
-    rec->n_layers = 1;
-    rec->layers = xcalloc(1, sizeof(*rec->layers));
-    rec->layers[0] = (struct img_layer_info){
-        .digest = xstrdup(blob),
-        .media_type = xstrdup(comp_media_type(comp)),
-        .diff_id = xstrdup(diff),
-        .chain_id = xstrdup(diff),
-    };
-    img_blob_stat(s, blob, &rec->layers[0].size);
-    if (synth_manifest(s, rec, (int64_t)strlen(cfg_text), man_digest, err) < 0)
-        return -1;
-    rec->manifest = xstrdup(man_digest);
-    rec->manifest_media_type = xstrdup(IMG_MT_OCI_MANIFEST);
-    rec->target = xstrdup(man_digest);
-    rec->target_media_type = xstrdup(IMG_MT_OCI_MANIFEST);
-    rec->created = xstrdup(json_string_value(json_object_get(cfg, "created")));
-    rec->os = xstrdup(p->os);
-    rec->architecture = xstrdup(p->architecture);
-    rec->variant = dup_or_null(p->variant);
-    int64_t size = img_snap_size(sn, diff);
-    rec->size = size > 0 ? size : 0;
-    strv_free(rec->names);
-    rec->names = steal_ptr(&names);
-    if (rec->names[0])
-        rec->last_tagged = time(NULL);
-    struct img_db *db = NULL;
-    struct img_record *stored = NULL;
-    if (commit_records(s, &rec, 1, &db, &stored, err) < 0)
-        return -1;
-    if (out)
-        *out = record_dup(stored);
-    img_db_free(db);
-    return 0;
 }
