@@ -25,11 +25,11 @@
 #include "common/xalloc.h"
 #include "image/unpack.h"
 
-#define READ_BUF_SIZE (1024 * 1024)
-#define MAX_SYMLINKS 40 /* what the kernel allows in one resolution */
-#define WH_PREFIX ".wh."
-#define WH_META_PREFIX ".wh..wh."
-#define WH_OPAQUE ".wh..wh..opq"
+#define READ_BUF_SIZE        (1024 * 1024)
+#define MAX_SYMLINKS         40 /* what the kernel allows in one resolution */
+#define WH_PREFIX            ".wh."
+#define WH_META_PREFIX       ".wh..wh."
+#define WH_OPAQUE            ".wh..wh..opq"
 #define OVERLAY_XATTR_PREFIX "trusted.overlay."
 
 /* Relative paths ("a/b") of what this layer created, for opaque markers in APPLY mode. Open
@@ -180,8 +180,7 @@ static int clean_path(struct unpack *u, const char *raw, const char *what, char 
     if (n == 0)
         return entry_err(u, err, 0, "%s is empty", what);
     if (n >= PATH_MAX)
-        return entry_err(u, err, 0, "%s is %zu bytes long; the limit is %d", what, n,
-                         PATH_MAX - 1);
+        return entry_err(u, err, 0, "%s is %zu bytes long; the limit is %d", what, n, PATH_MAX - 1);
     if (raw[0] == '/')
         return entry_err(u, err, 0, "%s is absolute; layer paths must be relative", what);
     _cleanup_free_ char *o = xmalloc(n + 1);
@@ -198,8 +197,8 @@ static int clean_path(struct unpack *u, const char *raw, const char *what, char 
         if (c == 2 && s[0] == '.' && s[1] == '.')
             return entry_err(u, err, 0, "%s leaves the layer ('..')", what);
         if (c > NAME_MAX)
-            return entry_err(u, err, 0, "%s has a component of %zu bytes; the limit is %d", what,
-                             c, NAME_MAX);
+            return entry_err(u, err, 0, "%s has a component of %zu bytes; the limit is %d", what, c,
+                             NAME_MAX);
         if (len > 0)
             o[len++] = '/';
         memcpy(o + len, s, c);
@@ -396,6 +395,10 @@ static int dir_error(struct unpack *u, const char *dir, int errnum, const char *
                      struct berr **err)
 {
     _cleanup_free_ char *prefix = xstrdup(dir);
+    if (errnum != EXDEV && errnum != ENOTDIR && errnum != ELOOP && errnum != ENOENT) {
+        _cleanup_free_ char *shown = printable(dir);
+        return entry_err(u, err, errnum, "%sopen or create parent '%s'", what, shown);
+    }
     for (char *slash = prefix;; slash++) {
         slash = strchr(slash, '/');
         if (slash)
@@ -547,8 +550,8 @@ static int set_xattrs(struct unpack *u, struct archive_entry *e, int fd, int dir
             continue;
         /* No setxattrat() before Linux 6.13: a symlink or device is reached through its
          * directory's fd in /proc, whose last component lsetxattr() does not follow. */
-        int r = fd >= 0 ? fsetxattr(fd, name, value, size, 0)
-                        : lsetxattr(proc, name, value, size, 0);
+        int r =
+            fd >= 0 ? fsetxattr(fd, name, value, size, 0) : lsetxattr(proc, name, value, size, 0);
         if (r == 0 || errno == ENOTSUP)
             continue;
         /* The kernel refuses user.* attributes on symlinks and device nodes. */
@@ -611,7 +614,7 @@ static int stream_err(struct unpack *u, const char *what, struct berr **err)
         return berr_set(err, u->read_errno, "layer: %s: reading the layer", what);
     if (u->outer_msg != NULL)
         return berr_set(err, 0, "layer: %s: the %s stream is corrupt: %s", what,
-                         archive_filter_name(u->outer, 0), u->outer_msg);
+                        archive_filter_name(u->outer, 0), u->outer_msg);
     const char *msg = archive_error_string(u->inner);
     return berr_set(err, 0, "layer: %s: %s", what, msg ? msg : "malformed tar stream");
 }
@@ -1005,8 +1008,7 @@ static int open_streams(struct unpack *u, struct berr **err)
         return berr_set(err, 0, "layer: not a tar archive%s%s%s (%s)",
                         u->uncompressed ? "" : " after ",
                         u->uncompressed ? "" : archive_filter_name(u->outer, 0),
-                        u->uncompressed ? "" : " decompression",
-                        archive_error_string(u->inner));
+                        u->uncompressed ? "" : " decompression", archive_error_string(u->inner));
     }
     return 0;
 }
@@ -1057,8 +1059,8 @@ int img_unpack_layer(int src_fd, int dest_dirfd, const struct img_unpack_opts *o
             break;
         if (r < ARCHIVE_WARN) {
             _cleanup_free_ char *shown = u.raw ? printable(u.raw) : NULL;
-            _cleanup_free_ char *what = shown ? xasprintf("after entry '%s'", shown)
-                                              : xstrdup("at the first entry");
+            _cleanup_free_ char *what =
+                shown ? xasprintf("after entry '%s'", shown) : xstrdup("at the first entry");
             return stream_err(&u, what, err);
         }
         u.entries++;

@@ -9,8 +9,8 @@
 #include "image/digest.h"
 
 /* Limits on what one layer entry may carry; an entry over any of them fails the unpack. */
-#define IMG_UNPACK_MAX_XATTRS 128         /* extended attributes per entry */
-#define IMG_UNPACK_MAX_XATTR_VALUE 65536  /* bytes in one attribute value (the kernel's limit) */
+#define IMG_UNPACK_MAX_XATTRS      128   /* extended attributes per entry */
+#define IMG_UNPACK_MAX_XATTR_VALUE 65536 /* bytes in one attribute value (the kernel's limit) */
 
 enum img_whiteout_mode {
     /* The layer goes into its own empty directory, to be an overlayfs lower layer:

@@ -174,7 +174,10 @@ static int fetch_layer(struct pull_ctx *p, struct layer_task *t, struct berr **e
     struct berr *ferr = NULL;
     if (stream && replay_partial(w, sv[0], &ferr) < 0)
         ret = -1;
-    if (ret == 0 &&
+    /* A download killed after its last byte but before its commit has nothing left to
+     * fetch (and a Range request from the end would be refused). */
+    bool complete = img_blob_writer_offset(w) == (uint64_t)d->size;
+    if (ret == 0 && !complete &&
         reg_fetch_blob(p->client, p->repo, d->digest, img_blob_writer_offset(w), blob_sink, &sc,
                        &ferr) < 0)
         ret = -1;

@@ -217,6 +217,27 @@ def test_hostile_layer_refused(berth, reg, test_dir, case, driver):
         hc.cleanup()
 
 
+@pytest.mark.parametrize("cut", ["one-byte", "half", "all-but-one", "all", "wrong-bytes"])
+def test_resume_from_partial_download(berth, pushed, cut):
+    """What a killed pull leaves in content/ingest is continued, whatever its length; a partial
+    that is not a prefix of the blob fails the digest check once, and the retry starts over."""
+    img, ref = pushed["busybox"]
+    layer = img.layers[0]
+    n = {"one-byte": 1, "half": layer.size // 2, "all-but-one": layer.size - 1,
+         "all": layer.size, "wrong-bytes": layer.size // 2}[cut]
+    data = layer.blob[:n] if cut != "wrong-bytes" else bytes(n)
+    ingest = berth.root / "content/ingest"
+    ingest.mkdir(parents=True)
+    (ingest / ("sha256-" + layer.digest[7:])).write_bytes(data)
+    if cut == "wrong-bytes":
+        e = berth.fails("pull", ref)
+        assert "digest" in e.err
+        assert berth.records() == []
+    berth.ok("pull", ref)
+    check_rootfs(berth, ref, img)
+    assert not list(ingest.iterdir())
+
+
 def test_kill_during_pull_then_retry(berth, reg, test_dir):
     """kill -9 midway: nothing visible; the retry resumes the partial blob and completes."""
     img = ocimage.big_image(total_mb=48, layers=2)

@@ -535,7 +535,8 @@ static void test_empty_streams(void **state)
     struct buf none = {0};
     struct img_unpack_result res;
     unpack_ok(f, &none, IMG_WHITEOUT_OVERLAY, false, &res);
-    assert_string_equal(res.diff_id, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(res.diff_id,
+                        "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_int_equal(res.entries, 0);
     struct tb t;
     tb_init(&t);
@@ -842,6 +843,25 @@ static void b_symlink_parent_device(struct tb *t)
     tb_put(t, e, NULL, 0);
 }
 
+static void b_symlink_loop_parent(struct tb *t)
+{
+    tb_symlink(t, "a", "b");
+    tb_symlink(t, "b", "a");
+    tb_file(t, "a/f", "x");
+}
+
+static void b_dangling_parent(struct tb *t)
+{
+    tb_symlink(t, "a", "nothing");
+    tb_file(t, "a/f", "x");
+}
+
+static void b_file_parent(struct tb *t)
+{
+    tb_file(t, "a", "x");
+    tb_file(t, "a/b/c", "x");
+}
+
 static void b_hardlink_dotdot(struct tb *t)
 {
     tb_hardlink(t, "h", "../outside/secret");
@@ -918,8 +938,7 @@ static void b_many_xattrs(struct tb *t)
 static void test_hostile_names(void **state)
 {
     struct fixture *f = *state;
-    hostile(f, IMG_WHITEOUT_OVERLAY, b_dotdot,
-            "layer entry '../x': path leaves the layer ('..')");
+    hostile(f, IMG_WHITEOUT_OVERLAY, b_dotdot, "layer entry '../x': path leaves the layer ('..')");
     hostile(f, IMG_WHITEOUT_OVERLAY, b_abs, "layer entry '/abs': path is absolute");
     hostile(f, IMG_WHITEOUT_APPLY, b_inner_dotdot,
             "layer entry 'a/../../x': path leaves the layer ('..')");
@@ -933,7 +952,8 @@ static void test_hostile_symlink_parents(void **state)
 {
     struct fixture *f = *state;
     outside_abs = f->outside;
-    const char *msg = "layer entry 'evil/f': parent 'evil' is a symlink that leads out of the layer";
+    const char *msg =
+        "layer entry 'evil/f': parent 'evil' is a symlink that leads out of the layer";
     hostile(f, IMG_WHITEOUT_OVERLAY, b_symlink_abs_parent, msg);
     hostile(f, IMG_WHITEOUT_APPLY, b_symlink_abs_parent, msg);
     hostile(f, IMG_WHITEOUT_APPLY, b_symlink_rel_parent, msg);
@@ -943,6 +963,12 @@ static void test_hostile_symlink_parents(void **state)
             "layer entry 'lib/f': parent 'lib' is a symlink that leads out of the layer");
     hostile(f, IMG_WHITEOUT_APPLY, b_cached_parent_replaced,
             "layer entry 'b/y': parent 'b' is a symlink that leads out of the layer");
+    hostile(f, IMG_WHITEOUT_OVERLAY, b_symlink_loop_parent,
+            "layer entry 'a/f': parent 'a' has too many levels of symlinks");
+    hostile(f, IMG_WHITEOUT_OVERLAY, b_dangling_parent,
+            "layer entry 'a/f': parent 'a' is a symlink to nothing");
+    hostile(f, IMG_WHITEOUT_OVERLAY, b_file_parent,
+            "layer entry 'a/b/c': parent 'a' is not a directory");
     hostile(f, IMG_WHITEOUT_OVERLAY, b_symlink_parent_device,
             "layer entry 'evil/null': parent 'evil' is a symlink that leads out of the layer");
 }
