@@ -12,8 +12,7 @@
 #include "common/xalloc.h"
 #include "image/manifest.h"
 
-#define HISTORY_FORMAT                                                                             \
-    "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+#define HISTORY_FORMAT "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
 #define CREATED_BY_MAX 45
 
 /* Docker shortens the command to 45 characters, the last one an ellipsis. */
@@ -49,10 +48,9 @@ static int run_history(struct cli *cli, int argc, char **argv)
         ret = img_config_parse(text, len, &cfg, &err);
     bool human = cli_bool(cli, "human"), no_trunc = cli_bool(cli, "no-trunc");
     const char *fmt = cli_bool(cli, "quiet") ? "{{.ID}}" : cli_string(cli, "format");
-    _cleanup_json_ json_t *header =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED",
-                  "CreatedAt", "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE",
-                  "Comment", "COMMENT");
+    _cleanup_json_ json_t *header = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED", "CreatedAt",
+        "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT");
     _cleanup_(cli_format_freep) struct cli_format *out = NULL;
     if (ret == 0 && (out = cli_format_new(fmt, HISTORY_FORMAT, header, 0, &err)) == NULL)
         ret = -1;
@@ -71,22 +69,21 @@ static int run_history(struct cli *cli, int argc, char **argv)
             int64_t s = img_snap_size(ci.sn, r->layers[layer].chain_id);
             size = s > 0 ? s : 0;
         }
-        const char *id = i + 1 == cfg->n_history
-                             ? (no_trunc ? r->id : img_short_id(r->id, sid))
-                             : "<missing>";
+        const char *id =
+            i + 1 == cfg->n_history ? (no_trunc ? r->id : img_short_id(r->id, sid)) : "<missing>";
         int64_t sec = 0;
         bool have = h->created && cli_parse_created(h->created, &sec) == 0;
-        _cleanup_free_ char *since =
-            !have ? xstrdup("N/A")
-                  : human ? cli_since((time_t)sec)
-                          : xstrdup(h->created);
+        _cleanup_free_ char *since = !have   ? xstrdup("N/A")
+                                     : human ? cli_since((time_t)sec)
+                                             : xstrdup(h->created);
         _cleanup_free_ char *by = no_trunc ? xstrdup(h->created_by ? h->created_by : "")
                                            : shorten(h->created_by ? h->created_by : "");
-        _cleanup_free_ char *sz = human ? human_size((double)size, 3) : xasprintf("%lld", (long long)size);
-        _cleanup_json_ json_t *row = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince", since, "CreatedAt",
-            h->created ? h->created : "", "CreatedBy", by, "Size", sz, "Comment",
-            h->comment ? h->comment : "");
+        _cleanup_free_ char *sz =
+            human ? human_size((double)size, 3) : xasprintf("%lld", (long long)size);
+        _cleanup_json_ json_t *row =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince", since,
+                      "CreatedAt", h->created ? h->created : "", "CreatedBy", by, "Size", sz,
+                      "Comment", h->comment ? h->comment : "");
         ret = cli_format_add(out, row, &err);
     }
     cli_images_close(&ci);

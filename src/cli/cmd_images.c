@@ -179,8 +179,7 @@ static json_t *row_for(const struct img_record *r, const char *name, bool no_tru
     _cleanup_free_ char *size = human_size((double)r->size, 3);
     int64_t sec = 0;
     bool have_created = r->created && cli_parse_created(r->created, &sec) == 0;
-    _cleanup_free_ char *since = have_created ? cli_since((time_t)sec)
-                                              : xstrdup("N/A");
+    _cleanup_free_ char *since = have_created ? cli_since((time_t)sec) : xstrdup("N/A");
     _cleanup_free_ char *created_at = NULL;
     if (have_created) {
         char buf[64];
@@ -192,10 +191,10 @@ static json_t *row_for(const struct img_record *r, const char *name, bool no_tru
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository",
                      repo ? repo : "<none>", "Tag", tag ? tag : "<none>", "Digest",
-                     digest ? digest : "<none>", "ID",
-                     no_trunc ? r->id : img_short_id(r->id, sid), "CreatedSince", since,
-                     "CreatedAt", created_at ? created_at : "", "Size", size, "VirtualSize", size,
-                     "SharedSize", "N/A", "UniqueSize", "N/A", "Containers", "N/A");
+                     digest ? digest : "<none>", "ID", no_trunc ? r->id : img_short_id(r->id, sid),
+                     "CreatedSince", since, "CreatedAt", created_at ? created_at : "", "Size", size,
+                     "VirtualSize", size, "SharedSize", "N/A", "UniqueSize", "N/A", "Containers",
+                     "N/A");
 }
 
 static int run_images(struct cli *cli, int argc, char **argv)
@@ -224,9 +223,9 @@ static int run_images(struct cli *cli, int argc, char **argv)
         fmt = "{{.ID}}";
     _cleanup_json_ json_t *header = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository", "REPOSITORY",
-        "Tag", "TAG", "Digest", "DIGEST", "ID", "IMAGE ID", "CreatedSince", "CREATED",
-        "CreatedAt", "CREATED AT", "Size", "SIZE", "VirtualSize", "SIZE", "SharedSize",
-        "SHARED SIZE", "UniqueSize", "UNIQUE SIZE", "Containers", "CONTAINERS");
+        "Tag", "TAG", "Digest", "DIGEST", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt",
+        "CREATED AT", "Size", "SIZE", "VirtualSize", "SIZE", "SharedSize", "SHARED SIZE",
+        "UniqueSize", "UNIQUE SIZE", "Containers", "CONTAINERS");
     _cleanup_(cli_format_freep) struct cli_format *out = cli_format_new(
         fmt, cli_bool(cli, "digests") ? DIGESTS_FORMAT : DEFAULT_FORMAT, header, 0, &err);
     if (out == NULL) {
@@ -261,7 +260,8 @@ static int run_images(struct cli *cli, int argc, char **argv)
 static const struct cli_flag images_flags[] = {
     {"all", 'a', CLI_FLAG_BOOL, "Show all images (default hides intermediate images)"},
     {"digests", 0, CLI_FLAG_BOOL, "Show digests"},
-    {"filter", 'f', CLI_FLAG_FILTER, "Filter output based on conditions provided", .varname = "filter"},
+    {"filter", 'f', CLI_FLAG_FILTER, "Filter output based on conditions provided",
+     .varname = "filter"},
     {"format", 0, CLI_FLAG_STRING,
      "Format output using a custom template:\n'table':            Print output in table format "
      "with column headers (default)\n'table TEMPLATE':   Print output in table format using the "

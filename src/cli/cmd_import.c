@@ -17,8 +17,9 @@ static int run_import(struct cli *cli, int argc, char **argv)
     struct berr *err = NULL;
     const char *src = argv[0];
     if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)
-        return cli_fail(cli, berr_new(ENOTSUP, "importing from a URL is not supported yet: "
-                                               "download %s and import the file",
+        return cli_fail(cli, berr_new(ENOTSUP,
+                                      "importing from a URL is not supported yet: "
+                                      "download %s and import the file",
                                       src));
     _cleanup_ref_ struct img_ref *ref = NULL;
     _cleanup_free_ char *name = NULL;

@@ -36,8 +36,7 @@ static const char *str_or(json_t *o, const char *k, const char *dflt)
     return s ? s : dflt;
 }
 
-json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r,
-                               struct berr **err)
+json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r, struct berr **err)
 {
     size_t len = 0;
     _cleanup_free_ char *text = img_blob_read(ci->store, r->id, IMG_CONFIG_MAX, &len, err);
@@ -64,8 +63,8 @@ json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r
                           str_or(root, "comment", ""), "Created", str_or(root, "created", ""),
                           "DockerVersion", str_or(root, "docker_version", ""), "Author",
                           str_or(root, "author", ""), "Config", config, "Architecture",
-                          str_or(root, "architecture", ""), "Os", str_or(root, "os", ""),
-                          "Size", (json_int_t)r->size);
+                          str_or(root, "architecture", ""), "Os", str_or(root, "os", ""), "Size",
+                          (json_int_t)r->size);
     if (json_object_get(root, "variant"))
         json_object_set(o, "Variant", json_object_get(root, "variant"));
     if (json_object_get(root, "os.version"))
@@ -83,9 +82,9 @@ json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r
         }
         json_object_set_new(gd, "LowerDir", json_string(lower));
     }
-    json_object_set_new(o, "GraphDriver",
-                        json_pack("{s:o, s:s}", "Data", gd, "Name",
-                                  ci->sn ? img_snap_driver(ci->sn) : "overlay"));
+    json_object_set_new(
+        o, "GraphDriver",
+        json_pack("{s:o, s:s}", "Data", gd, "Name", ci->sn ? img_snap_driver(ci->sn) : "overlay"));
     json_object_set_new(o, "RootFS", json_pack("{s:s, s:o}", "Type", "layers", "Layers", layers));
     json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", last_tagged));
     return o;

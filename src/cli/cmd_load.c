@@ -23,8 +23,8 @@ static void on_loaded(void *ctx, const struct img_record *rec, const char *name)
         return;
     }
     _cleanup_ref_ struct img_ref *ref = NULL;
-    _cleanup_free_ char *fam = img_ref_parse(name, &ref, NULL) == 0 ? img_ref_familiar(ref)
-                                                                    : xstrdup(name);
+    _cleanup_free_ char *fam =
+        img_ref_parse(name, &ref, NULL) == 0 ? img_ref_familiar(ref) : xstrdup(name);
     fprintf(v->cli->out, "Loaded image: %s\n", fam);
 }
 

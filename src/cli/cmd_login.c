@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/common.h"
 #include "common/cleanup.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
 #include "registry/client.h"
@@ -100,7 +102,8 @@ static int run_login(struct cli *cli, int argc, char **argv)
     struct berr *err = NULL;
     struct reg_client *c = NULL;
     _cleanup_free_ char *file = cli_config_file(cli);
-    struct reg_options o = {0};
+    _cleanup_strv_ char **insecure = cli_insecure_registries();
+    struct reg_options o = {.insecure = insecure};
     if (reg_client_new(host, &o, &c, &err) < 0)
         return cli_fail(cli, err);
     reg_client_set_credentials(c, user, secret);
@@ -131,8 +134,9 @@ static int run_logout(struct cli *cli, int argc, char **argv)
 
 static const struct cli_flag login_flags[] = {
     {"password", 'p', CLI_FLAG_STRING, "Password or Personal Access Token (PAT)"},
-    {"password-stdin", 0, CLI_FLAG_BOOL, "Take the Password or Personal Access Token (PAT) from "
-                                         "stdin"},
+    {"password-stdin", 0, CLI_FLAG_BOOL,
+     "Take the Password or Personal Access Token (PAT) from "
+     "stdin"},
     {"username", 'u', CLI_FLAG_STRING, "Username"},
     {NULL},
 };

@@ -42,8 +42,9 @@ static int parse_prune_filters(struct cli *cli, struct prune_filter *f, struct b
             } else if (cli_parse_duration(eq + 1, &dur) == 0) {
                 f->until = time(NULL) - (time_t)(dur / 1000000000);
             } else {
-                return berr_set(err, EINVAL, "invalid filter 'until=%s': a timestamp or a "
-                                             "duration such as 24h",
+                return berr_set(err, EINVAL,
+                                "invalid filter 'until=%s': a timestamp or a "
+                                "duration such as 24h",
                                 eq + 1);
             }
             f->have_until = true;
@@ -73,9 +74,9 @@ static int prune_images(struct cli *cli, const char *warning)
         struct img_record *rec = db->v[i];
         _cleanup_strv_ char **holders = img_holders(ci.store, rec->id);
         int64_t sec = 0;
-        bool old_enough = !f.have_until ||
-                          (rec->created && cli_parse_created(rec->created, &sec) == 0 &&
-                           (time_t)sec < f.until);
+        bool old_enough =
+            !f.have_until ||
+            (rec->created && cli_parse_created(rec->created, &sec) == 0 && (time_t)sec < f.until);
         if (holders[0] || (!all && rec->names[0]) || !old_enough) {
             i++;
             continue;

@@ -31,7 +31,8 @@ static void on_pull_event(void *ctx, const struct reg_event *ev)
         cli_progress_set(&v->rows, ev->id, "Already exists", NULL);
         break;
     case REG_EV_PROGRESS: {
-        _cleanup_free_ char *bar = human_progress((int64_t)ev->current, (int64_t)ev->total, v->width, -1);
+        _cleanup_free_ char *bar =
+            human_progress((int64_t)ev->current, (int64_t)ev->total, v->width, -1);
         cli_progress_set(&v->rows, ev->id, "Downloading", bar);
         break;
     }
@@ -76,8 +77,7 @@ static int run_pull(struct cli *cli, int argc, char **argv)
     if (!quiet) {
         if (given->tag == NULL && given->digest == NULL)
             fprintf(cli->out, "Using default tag: %s\n", IMG_REF_DEFAULT_TAG);
-        fprintf(cli->out, "%s: Pulling from %s\n", ref->digest ? ref->digest : ref->tag,
-                repo_path);
+        fprintf(cli->out, "%s: Pulling from %s\n", ref->digest ? ref->digest : ref->tag, repo_path);
         fflush(cli->out);
     }
     struct cli_images ci;
@@ -103,7 +103,8 @@ static int run_pull(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_flag pull_flags[] = {
-    {"all-tags", 'a', CLI_FLAG_BOOL, "Download all tagged images in the repository", .hidden = true},
+    {"all-tags", 'a', CLI_FLAG_BOOL, "Download all tagged images in the repository",
+     .hidden = true},
     {"disable-content-trust", 0, CLI_FLAG_BOOL, "Skip image verification", "true"},
     {"platform", 0, CLI_FLAG_STRING, "Set platform if server is multi-platform capable"},
     {"quiet", 'q', CLI_FLAG_BOOL, "Suppress verbose output"},

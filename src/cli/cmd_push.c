@@ -52,8 +52,8 @@ static int run_push(struct cli *cli, int argc, char **argv)
     if (img_ref_parse(argv[0], &ref, &err) < 0)
         return cli_fail(cli, err);
     if (ref->digest)
-        return cli_fail(cli, berr_new(EINVAL, "cannot push a digest reference (%s): push by tag",
-                                      argv[0]));
+        return cli_fail(
+            cli, berr_new(EINVAL, "cannot push a digest reference (%s): push by tag", argv[0]));
     struct cli_images ci;
     if (cli_images_open(cli, false, &ci, &err) < 0)
         return cli_fail(cli, err);
@@ -89,8 +89,7 @@ static int run_push(struct cli *cli, int argc, char **argv)
     if (quiet)
         fprintf(cli->out, "%s\n", name);
     else
-        fprintf(cli->out, "%s: digest: %s size: %lld\n", ref->tag, res.digest,
-                (long long)res.size);
+        fprintf(cli->out, "%s: digest: %s size: %lld\n", ref->tag, res.digest, (long long)res.size);
     return 0;
 }
 

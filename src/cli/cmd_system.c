@@ -19,9 +19,9 @@ static json_t *df_row(const char *type, size_t total, size_t active, int64_t siz
 {
     _cleanup_free_ char *sz = human_size((double)size, 3);
     _cleanup_free_ char *rc = human_size((double)reclaimable, 3);
-    _cleanup_free_ char *rcp = size > 0 ? xasprintf("%s (%lld%%)", rc,
-                                                   (long long)(reclaimable * 100 / size))
-                                        : xstrdup(rc);
+    _cleanup_free_ char *rcp =
+        size > 0 ? xasprintf("%s (%lld%%)", rc, (long long)(reclaimable * 100 / size))
+                 : xstrdup(rc);
     return json_pack("{s:s, s:o, s:o, s:s, s:s}", "Type", type, "TotalCount",
                      json_sprintf("%zu", total), "Active", json_sprintf("%zu", active), "Size", sz,
                      "Reclaimable", rcp);
@@ -65,9 +65,9 @@ static int run_df(struct cli *cli, int argc, char **argv)
             reclaimable += s;
     }
     cli_images_close(&ci);
-    _cleanup_json_ json_t *header = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE",
-                                              "TotalCount", "TOTAL", "Active", "ACTIVE", "Size",
-                                              "SIZE", "Reclaimable", "RECLAIMABLE");
+    _cleanup_json_ json_t *header =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE", "TotalCount", "TOTAL", "Active",
+                  "ACTIVE", "Size", "SIZE", "Reclaimable", "RECLAIMABLE");
     _cleanup_(cli_format_freep) struct cli_format *out =
         cli_format_new(cli_string(cli, "format"), DF_FORMAT, header, 0, &err);
     if (out == NULL)
@@ -99,7 +99,7 @@ static const struct cli_flag df_flags[] = {
 const struct cli_command cli_cmd_system_df = {
     .name = "df",
     .usage = "[OPTIONS]",
-    .short_desc = "Show docker disk usage",
+    .short_desc = "Show berth disk usage",
     .flags = df_flags,
     .min_args = 0,
     .max_args = 0,

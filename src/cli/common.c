@@ -11,6 +11,19 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 
+char **cli_insecure_registries(void)
+{
+    char **v = xcalloc(1, sizeof(char *));
+    const char *env = getenv("BERTH_INSECURE_REGISTRIES");
+    if (env) {
+        _cleanup_free_ char *copy = xstrdup(env);
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+            strv_append(&v, tok);
+    }
+    return v;
+}
+
 int cli_images_open(struct cli *cli, bool snapshots, struct cli_images *ci, struct berr **err)
 {
     memset(ci, 0, sizeof(*ci));
@@ -22,14 +35,7 @@ int cli_images_open(struct cli *cli, bool snapshots, struct cli_images *ci, stru
     }
     ci->auth_file = cli_config_file(cli);
     ci->reg.auth_file = ci->auth_file;
-    ci->insecure = xcalloc(1, sizeof(char *));
-    const char *env = getenv("BERTH_INSECURE_REGISTRIES");
-    if (env) {
-        _cleanup_free_ char *copy = xstrdup(env);
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-            strv_append(&ci->insecure, tok);
-    }
+    ci->insecure = cli_insecure_registries();
     ci->reg.insecure = ci->insecure;
     return 0;
 }
@@ -64,8 +70,8 @@ int cli_parse_duration(const char *s, int64_t *nanos)
     static const struct {
         const char *unit;
         double ns;
-    } units[] = {{"ns", 1},       {"us", 1e3},  {"µs", 1e3}, {"ms", 1e6},
-                 {"s", 1e9},      {"m", 60e9},  {"h", 3600e9}};
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
     double total = 0;
     const char *p = s;
     if (*p == '\0')

@@ -17,6 +17,8 @@ struct cli_images {
     char **insecure;
 };
 
+/* $BERTH_INSECURE_REGISTRIES as a NULL-terminated list (strv_free). */
+char **cli_insecure_registries(void);
 /* Opens the data root named by cli (and, with snapshots, its snapshotter: the storage driver
  * comes from $BERTH_STORAGE_DRIVER for a new root). */
 int cli_images_open(struct cli *cli, bool snapshots, struct cli_images *ci, struct berr **err);

@@ -19,6 +19,5 @@ struct cli_progress {
 void cli_progress_init(struct cli_progress *p, FILE *out, bool tty);
 /* Sets the status of row id (a new row the first time). bar is NULL or the text of a progress
  * bar, shown only on a terminal. */
-void cli_progress_set(struct cli_progress *p, const char *id, const char *status,
-                      const char *bar);
+void cli_progress_set(struct cli_progress *p, const char *id, const char *status, const char *bar);
 void cli_progress_clear(struct cli_progress *p);

@@ -28,12 +28,14 @@ int img_digest_validate(const char *d, struct berr **err)
 {
     const char *colon = d ? strchr(d, ':') : NULL;
     if (colon == NULL || colon == d)
-        return berr_set(err, EINVAL, "invalid digest \"%s\": expected algorithm:hex, e.g. sha256:...",
+        return berr_set(err, EINVAL,
+                        "invalid digest \"%s\": expected algorithm:hex, e.g. sha256:...",
                         d ? d : "");
     size_t want = hex_len_of(d, (size_t)(colon - d));
     if (want == 0)
-        return berr_set(err, EINVAL, "digest \"%s\": unsupported algorithm \"%.*s\" (sha256 or sha512)",
-                        d, (int)(colon - d), d);
+        return berr_set(err, EINVAL,
+                        "digest \"%s\": unsupported algorithm \"%.*s\" (sha256 or sha512)", d,
+                        (int)(colon - d), d);
     const char *hex = colon + 1;
     size_t n = strlen(hex);
     if (n != want)

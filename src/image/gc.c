@@ -19,7 +19,7 @@
 #include "image/imagedb.h"
 
 #define GC_LOCK "images/gc.lock"
-#define HOLDS "images/holds"
+#define HOLDS   "images/holds"
 
 static int lock_gc(struct img_store *s, int how, struct berr **err)
 {
@@ -112,8 +112,7 @@ static bool holder_name_ok(const char *h)
     return true;
 }
 
-int img_hold_add(struct img_store *s, const char *holder, const char *image_id,
-                 struct berr **err)
+int img_hold_add(struct img_store *s, const char *holder, const char *image_id, struct berr **err)
 {
     if (!holder_name_ok(holder))
         return berr_set(err, EINVAL, "invalid holder name \"%s\"", holder);

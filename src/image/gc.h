@@ -24,8 +24,7 @@ int img_gc(struct img_store *s, struct img_snapshotter *sn, struct img_gc_result
 
 /* Holds mark an image as in use (a mounted image now; containers later): rmi refuses a held
  * image unless forced. holder is a file name ([A-Za-z0-9_.-]). */
-int img_hold_add(struct img_store *s, const char *holder, const char *image_id,
-                 struct berr **err);
+int img_hold_add(struct img_store *s, const char *holder, const char *image_id, struct berr **err);
 int img_hold_remove(struct img_store *s, const char *holder, struct berr **err);
 /* The holders of image_id (NULL-terminated, strv_free). */
 char **img_holders(struct img_store *s, const char *image_id);

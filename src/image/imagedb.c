@@ -15,9 +15,9 @@
 #include "image/imagedb.h"
 #include "image/ref.h"
 
-#define DB_FILE "images/images.json"
-#define DB_LOCK "images/lock"
-#define DB_MAX (256u << 20)
+#define DB_FILE    "images/images.json"
+#define DB_LOCK    "images/lock"
+#define DB_MAX     (256u << 20)
 #define DB_VERSION 1
 
 struct img_record *img_record_new(void)
@@ -319,8 +319,7 @@ static bool is_hex(const char *s)
     return true;
 }
 
-int img_db_resolve(struct img_db *db, const char *what, struct img_record **out,
-                   struct berr **err)
+int img_db_resolve(struct img_db *db, const char *what, struct img_record **out, struct berr **err)
 {
     *out = NULL;
     if (img_ref_looks_like_id(what)) {

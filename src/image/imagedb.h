@@ -21,17 +21,17 @@ struct img_layer_info {
 };
 
 struct img_record {
-    char *id;           /* config digest */
-    char *target;       /* digest a name resolves to: the index when pulled through one */
+    char *id;     /* config digest */
+    char *target; /* digest a name resolves to: the index when pulled through one */
     char *target_media_type;
-    char *manifest;     /* the platform manifest's digest */
+    char *manifest; /* the platform manifest's digest */
     char *manifest_media_type;
     char **names;        /* normalised "domain/path:tag", possibly empty */
     char **repo_digests; /* "domain/path@digest" */
     char *created;       /* from the config (RFC 3339) */
     char *os, *architecture, *variant;
-    int64_t size;       /* bytes of unpacked layers */
-    int64_t added;      /* unix time the record was made */
+    int64_t size;        /* bytes of unpacked layers */
+    int64_t added;       /* unix time the record was made */
     int64_t last_tagged; /* unix time a name was last added, 0 if never */
     size_t n_layers;
     struct img_layer_info *layers;
@@ -56,8 +56,7 @@ struct img_record *img_db_get(struct img_db *db, const char *id);
 /* Finds an image as `docker` does: by name ("busybox" means docker.io/library/busybox:latest),
  * by name@digest or bare digest of a pulled manifest, by full ID, or by a unique ID prefix.
  * Errors: ENOENT "No such image: X", or an ambiguous prefix. */
-int img_db_resolve(struct img_db *db, const char *what, struct img_record **out,
-                   struct berr **err);
+int img_db_resolve(struct img_db *db, const char *what, struct img_record **out, struct berr **err);
 /* The image holding a normalised name, or NULL. */
 struct img_record *img_db_by_name(struct img_db *db, const char *name);
 

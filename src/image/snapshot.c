@@ -87,8 +87,8 @@ int img_snap_open(struct img_store *s, const char *driver, struct img_snapshotte
     } else {
         sn->ops = want;
         if (sn->ops == NULL)
-            sn->ops = img_snap_overlay_ops.available(sn) ? &img_snap_overlay_ops
-                                                         : &img_snap_copy_ops;
+            sn->ops =
+                img_snap_overlay_ops.available(sn) ? &img_snap_overlay_ops : &img_snap_copy_ops;
         else if (!sn->ops->available(sn)) {
             berr_set(err, ENOTSUP, "the %s storage driver cannot work on %s on this kernel",
                      sn->ops->name, sn->dir);

@@ -27,7 +27,7 @@ struct inode_map {
         dev_t dev;
         ino_t ino;
         char *path;
-    } *v;
+    } * v;
 };
 
 static void inode_map_clear(struct inode_map *m)

@@ -20,7 +20,7 @@
 
 /* Ingests older than this are abandoned downloads, not something a retry will resume. */
 #define INGEST_MAX_AGE_S (24 * 3600)
-#define COPY_BUF (1 << 20)
+#define COPY_BUF         (1 << 20)
 
 struct img_store {
     char *root;
@@ -41,8 +41,16 @@ struct img_blob_writer {
 };
 
 static const char *const layout_dirs[] = {
-    "content", "content/blobs", "content/blobs/sha256", "content/blobs/sha512", "content/ingest",
-    "snapshots", "snapshots/tmp", "images", "tmp", NULL,
+    "content",
+    "content/blobs",
+    "content/blobs/sha256",
+    "content/blobs/sha512",
+    "content/ingest",
+    "snapshots",
+    "snapshots/tmp",
+    "images",
+    "tmp",
+    NULL,
 };
 
 /* Removes every entry of dirfd that nobody holds a lock on; when max_age is non-zero only
@@ -86,8 +94,7 @@ static void sweep_unlocked(int dirfd, const char *what, time_t max_age, const ch
 int img_store_open(const char *root, struct img_store **out, struct berr **err)
 {
     if (root == NULL || root[0] != '/')
-        return berr_set(err, EINVAL, "data root \"%s\" must be an absolute path",
-                        root ? root : "");
+        return berr_set(err, EINVAL, "data root \"%s\" must be an absolute path", root ? root : "");
     if (mkdir_p(root, 0711, err) < 0)
         return berr_wrap(err, "data root %s", root);
     _cleanup_close_ int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -210,7 +217,8 @@ char *img_blob_read(struct img_store *s, const char *digest, size_t max, size_t 
     if (buf == NULL)
         return berr_wrap(err, "blob %s", digest), NULL;
     char algo[8];
-    _cleanup_(img_hasher_freep) struct img_hasher *h = img_hasher_new(img_digest_algo(digest, algo));
+    _cleanup_(img_hasher_freep) struct img_hasher *h =
+        img_hasher_new(img_digest_algo(digest, algo));
     char got[IMG_DIGEST_MAX];
     img_hasher_update(h, buf, n);
     img_hasher_final(h, got);
@@ -342,8 +350,8 @@ static void writer_free(struct img_blob_writer *w)
 static int open_known(struct img_store *s, struct img_blob_writer *w, struct berr **err)
 {
     char algo[8];
-    w->ingest_name = xasprintf("%s-%s", img_digest_algo(w->expected, algo),
-                               img_digest_hex(w->expected));
+    w->ingest_name =
+        xasprintf("%s-%s", img_digest_algo(w->expected, algo), img_digest_hex(w->expected));
     for (int attempt = 0; attempt < 100; attempt++) {
         _cleanup_close_ int fd =
             openat(s->ingest_fd, w->ingest_name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -439,8 +447,7 @@ uint64_t img_blob_writer_offset(const struct img_blob_writer *w)
     return w->offset;
 }
 
-int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len,
-                          struct berr **err)
+int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct berr **err)
 {
     if (w->expected_size >= 0 && w->written + len > (uint64_t)w->expected_size)
         return berr_set(err, EFBIG, "blob %s: more data than its declared size of %lld bytes",
@@ -471,8 +478,9 @@ int img_blob_writer_commit(struct img_blob_writer *w, char digest_out[IMG_DIGEST
     _cleanup_free_ char *rel = NULL;
     _cleanup_close_ int dfd = -1;
     if (w->expected_size >= 0 && w->written != (uint64_t)w->expected_size) {
-        berr_set(err, EIO, "blob %s: got %llu bytes, expected %lld", w->expected[0] ? w->expected : got,
-                 (unsigned long long)w->written, (long long)w->expected_size);
+        berr_set(err, EIO, "blob %s: got %llu bytes, expected %lld",
+                 w->expected[0] ? w->expected : got, (unsigned long long)w->written,
+                 (long long)w->expected_size);
         goto fail;
     }
     if (w->expected[0] && strcmp(got, w->expected) != 0) {

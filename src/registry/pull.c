@@ -57,8 +57,8 @@ struct unpack_job {
 static void *unpack_thread(void *arg)
 {
     struct unpack_job *j = arg;
-    j->result = img_snap_unpack(j->sn, j->t->parent, j->t->chain_id, j->t->diff_id, j->fd,
-                                &j->res, &j->err);
+    j->result = img_snap_unpack(j->sn, j->t->parent, j->t->chain_id, j->t->diff_id, j->fd, &j->res,
+                                &j->err);
     /* Whatever is left unread would block the writer forever. */
     shutdown(j->fd, SHUT_RD);
     return NULL;
@@ -258,7 +258,8 @@ static int run_tasks(struct pull_ctx *p, int parallel, struct berr **err)
     if (!img_snap_parallel(p->sn)) {
         for (size_t i = 0; i < p->n_tasks; i++) {
             struct layer_task *t = &p->tasks[i];
-            if (t->need_snap && !img_snap_exists(p->sn, t->chain_id) && unpack_stored(p, t, err) < 0)
+            if (t->need_snap && !img_snap_exists(p->sn, t->chain_id) &&
+                unpack_stored(p, t, err) < 0)
                 return berr_wrap(err, "layer %s", t->desc->digest);
             reg_events_emit(&p->ev, REG_EV_LAYER_DONE, t->short_id, 0, 0, NULL);
         }
@@ -292,8 +293,10 @@ static int resolve(struct pull_ctx *p, const struct img_ref *ref, const struct r
     if (img_manifest_kind(man->media_type, man->data, man->len, &kind, err) < 0)
         return -1;
     if (kind != IMG_KIND_MANIFEST)
-        return berr_set(err, EINVAL, "index entry %s is itself an index; nested indexes are not "
-                                     "supported", d->digest);
+        return berr_set(err, EINVAL,
+                        "index entry %s is itself an index; nested indexes are not "
+                        "supported",
+                        d->digest);
     return 0;
 }
 

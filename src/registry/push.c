@@ -51,8 +51,8 @@ static int push_one(struct push_ctx *p, struct push_blob *b, struct berr **err)
     int64_t size = 0;
     img_blob_stat(p->s, d->digest, &size);
     if (size != d->size)
-        return berr_set(err, EIO, "local blob %s has %lld bytes, the manifest says %lld",
-                        d->digest, (long long)size, (long long)d->size);
+        return berr_set(err, EIO, "local blob %s has %lld bytes, the manifest says %lld", d->digest,
+                        (long long)size, (long long)d->size);
     reg_events_emit(&p->ev, REG_EV_PROGRESS, b->short_id, 0, (uint64_t)size, NULL);
     bool mounted = false;
     if (reg_upload_blob(p->client, p->repo, d->digest, fd, (uint64_t)size, p->from_repo,
@@ -88,8 +88,8 @@ static void *push_worker(void *arg)
 static char *mount_source(const struct img_record *rec, const struct img_ref *ref)
 {
     for (size_t i = 0; rec->repo_digests[i]; i++) {
-        _cleanup_free_ char *repo = xstrndup(rec->repo_digests[i],
-                                             strcspn(rec->repo_digests[i], "@"));
+        _cleanup_free_ char *repo =
+            xstrndup(rec->repo_digests[i], strcspn(rec->repo_digests[i], "@"));
         size_t dl = strlen(ref->domain);
         if (strncmp(repo, ref->domain, dl) == 0 && repo[dl] == '/' &&
             strcmp(repo + dl + 1, ref->path) != 0)
