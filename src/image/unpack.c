@@ -77,6 +77,8 @@ struct unpack {
     size_t ndirs, dirs_cap;
     struct pathset created;
     const char *raw; /* the current member's name, as in the tar, for messages */
+    char *last;      /* a copy of the previous member's name: libarchive frees raw's storage
+                        when it reads the next header, even when that read fails */
 };
 
 static uint64_t hash_str(const char *s)
@@ -955,6 +957,7 @@ static void unpack_done(struct unpack *u)
     img_hasher_free(u->uhash);
     free(u->buf);
     free(u->outer_msg);
+    free(u->last);
     free(u->parent_path);
     closep(&u->parent_fd);
     closep(&u->root);
@@ -1058,7 +1061,7 @@ int img_unpack_layer(int src_fd, int dest_dirfd, const struct img_unpack_opts *o
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            _cleanup_free_ char *shown = u.raw ? printable(u.raw) : NULL;
+            _cleanup_free_ char *shown = u.last ? printable(u.last) : NULL;
             _cleanup_free_ char *what =
                 shown ? xasprintf("after entry '%s'", shown) : xstrdup("at the first entry");
             return stream_err(&u, what, err);
@@ -1066,6 +1069,8 @@ int img_unpack_layer(int src_fd, int dest_dirfd, const struct img_unpack_opts *o
         u.entries++;
         if (apply_entry(&u, e, err) < 0)
             return -1;
+        free(u.last);
+        u.last = xstrdup(u.raw);
     }
     u.raw = NULL;
     finish_dir_times(&u);
