@@ -89,11 +89,18 @@ int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode
 int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                          struct berr **err)
 {
-    _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-    _cleanup_close_ int fd =
-        openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        return berr_sys(err, "open %s", tmp);
+    /* A name of our own: two processes replacing the same file must not share a temporary. */
+    static unsigned counter;
+    _cleanup_free_ char *tmp = NULL;
+    _cleanup_close_ int fd = -1;
+    for (int attempt = 0; fd < 0; attempt++) {
+        free(tmp);
+        tmp = xasprintf("%s.tmp-%d-%u", path, getpid(),
+                        __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0 && (errno != EEXIST || attempt > 100))
+            return berr_sys(err, "open %s", tmp);
+    }
     if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
         berr_sys(err, "write %s", tmp);
         unlinkat(dirfd, tmp, 0);

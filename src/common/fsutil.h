@@ -14,7 +14,8 @@ char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct 
 /* Write buf to an existing or new file (O_TRUNC unless append). */
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                   struct berr **err);
-/* Write to "<path>.tmp", fsync, rename over path, so readers see the old or the new file. */
+/* Write to "<path>.tmp-<pid>-<n>", fsync, rename over path, so readers see the old or the new
+ * file. */
 int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                          struct berr **err);
 /* Like mkdir -p; existing directories are fine. */

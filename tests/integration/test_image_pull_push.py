@@ -6,6 +6,7 @@ refused without leaving anything behind."""
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -236,6 +237,29 @@ def test_resume_from_partial_download(berth, pushed, cut):
     berth.ok("pull", ref)
     check_rootfs(berth, ref, img)
     assert not list(ingest.iterdir())
+
+
+def test_concurrent_pulls_download_each_layer_once(berth):
+    """Two pulls of images sharing layers, at the same time, on one store: each blob is
+    fetched from the registry once; the second pull waits for the first's download."""
+    a = ocimage.big_image(total_mb=32, layers=2, seed=11)
+    b = ocimage.Image(a.layers + [ocimage.Layer().file("extra", b"b\n")], config={"Cmd": ["sh"]})
+    with Registry("plain") as r:
+        a.push(r, "conc/a", "1")
+        b.push(r, "conc/b", "1")
+        before = r.log_path.read_text().count('"GET')
+        procs = [berth.popen("pull", r.image_ref(f"conc/{n}", "1"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE) for n in ("a", "b")]
+        outs = [p.communicate(timeout=120) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        log = r.log_path.read_text()
+        for digest in a.layer_digests:
+            gets = [line for line in log.splitlines()
+                    if "GET" in line and f"blobs/{digest}" in line and "response completed" in line]
+            assert len(gets) == 1, (digest, gets)
+        assert log.count('"GET') > before
+    assert {x["id"] for x in berth.records()} == {a.config_digest, b.config_digest}
+    check_rootfs(berth, r.image_ref("conc/b", "1"), b)
 
 
 def test_kill_during_pull_then_retry(berth, reg, test_dir):
