@@ -5,6 +5,7 @@ refused without leaving anything behind."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -375,3 +376,36 @@ def test_tls_registry(berth, test_dir):
         berth.ok("login", "-u", r.user, "--password-stdin", r.host,
                  input=(r.password + "\n").encode())
         berth.ok("pull", ref)
+
+
+def test_tls_verified_against_certs_d(berth, test_dir):
+    """A registry that is not on a loopback name is verified: refused without its CA, pulled
+    once the CA is in /etc/berth/certs.d/<host:port>/. Runs berth in a private mount namespace
+    whose /etc/hosts maps berth-registry.test to 127.0.0.1 and whose certs.d is the test's."""
+    with Registry("tls") as r:
+        img = ocimage.busybox_image()
+        img.push(r, "secure/bb", "1")
+        host = f"berth-registry.test:{r.port}"
+        hosts = test_dir / "hosts"
+        hosts.write_text("127.0.0.1 berth-registry.test\n" + open("/etc/hosts").read())
+        certs = test_dir / "certs.d"
+        certs.mkdir()
+        os.makedirs("/etc/berth/certs.d", exist_ok=True)
+
+        def pull():
+            script = ("mount --make-rprivate / && mount --bind \"$1\" /etc/hosts && "
+                      "mount --bind \"$2\" /etc/berth/certs.d && shift 2 && exec \"$@\"")
+            return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(hosts),
+                                   str(certs), *berth.argv("pull", f"{host}/secure/bb:1")],
+                                  capture_output=True, text=True, env=berth.env, timeout=120)
+
+        p = pull()
+        assert p.returncode != 0
+        assert "certificate" in p.stderr.lower() or "ssl" in p.stderr.lower(), p.stderr
+        assert berth.records() == []
+        (certs / host).mkdir()
+        shutil.copy(r.ca_cert, certs / host / "ca.crt")
+        p = pull()
+        assert p.returncode == 0, p.stderr
+        rec, = berth.records()
+        assert rec["manifest"] == img.digest

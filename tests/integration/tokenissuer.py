@@ -40,6 +40,7 @@ authorityKeyIdentifier = keyid
 [san]
 IP.1 = 127.0.0.1
 DNS.1 = localhost
+DNS.2 = berth-registry.test
 """
 
 
@@ -80,7 +81,8 @@ def make_ca(dir, name="berth test CA", rsa=False):
 
 
 def make_server_cert(dir, ca_cert, ca_key, name="server"):
-    """A server certificate for 127.0.0.1 and localhost signed by the CA: (cert, key)."""
+    """A server certificate for 127.0.0.1, localhost and berth-registry.test (a name tests map
+    to 127.0.0.1 in a private /etc/hosts) signed by the CA: (cert, key)."""
     dir = Path(dir)
     key, csr, cert = dir / f"{name}.key", dir / f"{name}.csr", dir / f"{name}.crt"
     openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
