@@ -1,6 +1,7 @@
 /* berth image mount / unmount: a read-only view of an image's layers at
  * <root>/mounts/<id>, as podman's image mount gives, held so the image is not removed while
  * mounted. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +26,19 @@ static char *holder_name(const char *id)
     return xasprintf("mount-%s", img_digest_hex(id));
 }
 
+/* A bind mount from the same filesystem has the parent's st_dev, so compare mount IDs. */
 static bool is_mountpoint(const char *path)
 {
-    struct stat a, b;
+    struct statx a, b;
     _cleanup_free_ char *parent = xasprintf("%s/..", path);
-    if (stat(path, &a) < 0 || stat(parent, &b) < 0)
+    if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &a) < 0 ||
+        statx(AT_FDCWD, parent, 0, STATX_MNT_ID, &b) < 0)
         return false;
-    return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+    if ((a.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+        (a.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+        return true;
+    return (a.stx_mask & STATX_MNT_ID) && (b.stx_mask & STATX_MNT_ID) &&
+           a.stx_mnt_id != b.stx_mnt_id;
 }
 
 int cli_image_unmount(struct cli_images *ci, const char *id, struct berr **err)

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from helpers import REPO, Result
+from helpers import REPO, Result, mounts_under
 
 BERTH = os.environ.get("BERTH_CLI", str(REPO / "build/src/cli/berth"))
 DEFAULT_TIMEOUT = 120
@@ -80,7 +80,11 @@ class Berth:
         return Path(self.ok("image", "mount", image).out.strip())
 
     def unmount(self, image):
+        info = json.loads(self.ok("image", "inspect", image).out)[0]
         self.ok("image", "unmount", image)
+        mnt = self.root / "mounts" / info["Id"].split(":")[1]
+        # os.path.ismount misses a bind mount from the same filesystem; mountinfo does not.
+        assert not mounts_under(mnt), f"{mnt} is still mounted"
 
 
 def check_rootfs(berth, ref, img):
