@@ -254,17 +254,11 @@ static int parse_caps(json_t *obj, const char *where, struct rt_caps *caps, stru
             return -1;
         for (size_t i = 0; v && v[i]; i++) {
             int c = rt_cap_from_name(v[i]);
-            /* A name that is no capability at all is a mistake in the config (runtime-tools
-             * and crun fail it). A real capability this kernel lacks cannot be granted: the
-             * spec asks for a warning, not a failure, since a newer engine may list it. */
-            if (c < 0)
-                return berr_set(err, EINVAL,
-                                "%s: %s[%zu]: unknown capability \"%s\" (see capabilities(7) "
-                                "for the names)",
-                                where, path, i, v[i]);
-            if (c > rt_cap_last_cap()) {
-                log_warn("%s: %s[%zu]: this kernel has no capability \"%s\"; ignoring it",
-                         where, path, i, v[i]);
+            /* runc and crun skip names this kernel or libcap does not know (a newer engine
+             * may list capabilities an older kernel lacks); so do we, saying so. */
+            if (c < 0 || c > rt_cap_last_cap()) {
+                log_warn("%s: %s[%zu]: ignoring unknown capability \"%s\"", where, path, i,
+                         v[i]);
                 continue;
             }
             caps->sets[s] |= 1ULL << c;
