@@ -240,6 +240,9 @@ def test_kill_never_signals_a_reused_pid(rt, bundle, cid, test_dir):
     import subprocess
     bundle.args("sleep", "60")
     rt.ok("run", "-d", "--bundle", bundle, cid)
+    # Start times count clock ticks: the decoy must start at least a tick later, as a process
+    # reusing the pid would.
+    time.sleep(0.05)
     decoy = subprocess.Popen(["sleep", "60"])
     try:
         state_file = rt.root / cid / "state.json"
