@@ -46,11 +46,6 @@ static void on_pull_event(void *ctx, const struct reg_event *ev)
     case REG_EV_LAYER_DONE:
         cli_progress_set(&v->rows, ev->id, "Pull complete", NULL);
         break;
-    case REG_EV_RETRY: {
-        _cleanup_free_ char *m = xasprintf("Retrying (%s)", ev->msg ? ev->msg : "");
-        cli_progress_set(&v->rows, ev->id, m, NULL);
-        break;
-    }
     default:
         break;
     }

@@ -487,11 +487,10 @@ int img_blob_writer_commit(struct img_blob_writer *w, char digest_out[IMG_DIGEST
         berr_set(err, EIO, "blob %s: digest mismatch: the content hashes to %s", w->expected, got);
         goto fail;
     }
-    if (fsync(w->fd) < 0) {
+    if (fchmod(w->fd, 0644) < 0 || fsync(w->fd) < 0) {
         berr_sys(err, "sync blob %s", got);
         goto fail;
     }
-    fchmod(w->fd, 0644);
     rel = blob_rel(got);
     if (renameat(s->ingest_fd, w->ingest_name, s->blobs_fd, rel) < 0) {
         berr_sys(err, "store blob %s", got);
@@ -500,8 +499,12 @@ int img_blob_writer_commit(struct img_blob_writer *w, char digest_out[IMG_DIGEST
     /* The rename must be durable before any record that names the blob is written. */
     char algo[8];
     dfd = openat(s->blobs_fd, img_digest_algo(got, algo), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0)
-        fsync(dfd);
+    if (dfd < 0 || fsync(dfd) < 0) {
+        /* Published but maybe not durable: report it; a retry finds the blob stored. */
+        berr_sys(err, "sync %s/content/blobs", s->root);
+        writer_free(w);
+        return -1;
+    }
     if (digest_out)
         memcpy(digest_out, got, IMG_DIGEST_MAX);
     writer_free(w);

@@ -22,7 +22,6 @@
 #define PROGRESS_STEP (256u << 10)
 
 struct layer_task {
-    size_t idx;
     const struct img_descriptor *desc;
     const char *diff_id, *chain_id, *parent;
     bool need_snap;
@@ -348,7 +347,6 @@ int reg_pull(struct img_store *s, struct img_snapshotter *sn, const struct reg_o
     p.tasks = xcalloc(m->n_layers ? m->n_layers : 1, sizeof(*p.tasks));
     for (size_t i = 0; i < m->n_layers; i++) {
         struct layer_task *t = &p.tasks[i];
-        t->idx = i;
         t->desc = &m->layers[i];
         t->diff_id = config->diff_ids[i];
         t->chain_id = chains[i];

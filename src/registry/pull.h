@@ -22,7 +22,6 @@ enum reg_event_kind {
     REG_EV_VERIFYING,  /* pull: download done, checking */
     REG_EV_EXTRACTING, /* pull: unpacking from a stored blob */
     REG_EV_LAYER_DONE, /* "Pull complete" / "Pushed" */
-    REG_EV_RETRY,      /* a transfer is retried: msg says why */
 };
 
 struct reg_event {
