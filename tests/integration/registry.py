@@ -402,7 +402,17 @@ class Registry:
         an anonymous token request). Returns Response; never raises for an HTTP status."""
         url = path if "://" in path else self.url + path
         headers = dict(headers or {})
-        r = self._http(method, url, body, headers, timeout)
+        try:
+            r = self._http(method, url, body, headers, timeout)
+        except urllib.error.URLError as e:
+            # A registry that wants auth may answer 401 and close while a large body is still
+            # being sent: learn the challenge with an empty body instead (no side effects on
+            # an unauthorized request), then send the real one.
+            if body is None or not isinstance(e.reason, (BrokenPipeError, ConnectionResetError)):
+                raise
+            r = self._http(method, url, b"", headers, timeout)
+            if r.status != 401:
+                return self._http(method, url, body, headers, timeout)
         if r.status != 401:
             return r
         creds = None if anonymous else (creds or self.creds)
