@@ -8,7 +8,7 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/format.h"
-#include "cli/human.h"
+#include "common/human.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"

@@ -7,88 +7,7 @@
 #include "cli/common.h"
 #include "cli/format.h"
 #include "common/cleanup.h"
-#include "common/xalloc.h"
-#include "image/manifest.h"
-#include "image/ref.h"
-
-static json_t *familiar_list(char **names, bool digests)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; names[i]; i++) {
-        _cleanup_ref_ struct img_ref *r = NULL;
-        if (img_ref_parse(names[i], &r, NULL) < 0)
-            continue;
-        _cleanup_free_ char *s = NULL;
-        if (digests && r->digest) {
-            _cleanup_free_ char *repo = img_ref_familiar_repo(r);
-            s = xasprintf("%s@%s", repo, r->digest);
-        } else {
-            s = img_ref_familiar(r);
-        }
-        json_array_append_new(a, json_string(s));
-    }
-    return a;
-}
-
-static const char *str_or(json_t *o, const char *k, const char *dflt)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : dflt;
-}
-
-json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r, struct berr **err)
-{
-    size_t len = 0;
-    _cleanup_free_ char *text = img_blob_read(ci->store, r->id, IMG_CONFIG_MAX, &len, err);
-    if (text == NULL)
-        return NULL;
-    _cleanup_config_ struct img_config *cfg = NULL;
-    if (img_config_parse(text, len, &cfg, err) < 0)
-        return NULL;
-    json_t *root = cfg->root;
-    json_t *layers = json_array();
-    for (size_t i = 0; i < cfg->n_diff_ids; i++)
-        json_array_append_new(layers, json_string(cfg->diff_ids[i]));
-    json_t *config = cfg->config ? json_deep_copy(cfg->config) : json_object();
-    char last_tagged[64] = "0001-01-01T00:00:00Z";
-    if (r->last_tagged > 0) {
-        time_t t = (time_t)r->last_tagged;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(last_tagged, sizeof(last_tagged), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:I}", "Id",
-                          r->id, "RepoTags", familiar_list(r->names, false), "RepoDigests",
-                          familiar_list(r->repo_digests, true), "Parent", "", "Comment",
-                          str_or(root, "comment", ""), "Created", str_or(root, "created", ""),
-                          "DockerVersion", str_or(root, "docker_version", ""), "Author",
-                          str_or(root, "author", ""), "Config", config, "Architecture",
-                          str_or(root, "architecture", ""), "Os", str_or(root, "os", ""), "Size",
-                          (json_int_t)r->size);
-    if (json_object_get(root, "variant"))
-        json_object_set(o, "Variant", json_object_get(root, "variant"));
-    if (json_object_get(root, "os.version"))
-        json_object_set(o, "OsVersion", json_object_get(root, "os.version"));
-    json_t *gd = json_object();
-    if (ci->sn && r->n_layers > 0) {
-        /* Where the layers are, as Docker's overlay2 driver tells it. */
-        _cleanup_free_ char *lower = xstrdup("");
-        for (size_t i = r->n_layers; i-- > 0;) {
-            _cleanup_free_ char *p = xasprintf("%s/snapshots/%s/fs", img_store_root(ci->store),
-                                               img_digest_hex(r->layers[i].chain_id));
-            char *joined = xasprintf("%s%s%s", lower, lower[0] ? ":" : "", p);
-            free(lower);
-            lower = joined;
-        }
-        json_object_set_new(gd, "LowerDir", json_string(lower));
-    }
-    json_object_set_new(
-        o, "GraphDriver",
-        json_pack("{s:o, s:s}", "Data", gd, "Name", ci->sn ? img_snap_driver(ci->sn) : "overlay"));
-    json_object_set_new(o, "RootFS", json_pack("{s:s, s:o}", "Type", "layers", "Layers", layers));
-    json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime", last_tagged));
-    return o;
-}
+#include "image/inspect.h"
 
 static int run_inspect(struct cli *cli, int argc, char **argv)
 {
@@ -119,7 +38,7 @@ static int run_inspect(struct cli *cli, int argc, char **argv)
         struct img_record *r = NULL;
         json_t *o = NULL;
         if (img_db_resolve(db, argv[i], &r, &err) < 0 ||
-            (o = cli_image_inspect_json(&ci, r, &err)) == NULL) {
+            (o = img_inspect_json(ci.store, ci.sn, r, &err)) == NULL) {
             fprintf(cli->err, "Error: %s\n", err->msg);
             berr_free(err);
             err = NULL;

@@ -4,7 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/common.h"
-#include "cli/human.h"
+#include "common/human.h"
 #include "cli/progress.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"

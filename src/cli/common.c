@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/common.h"
-#include "cli/human.h"
+#include "common/human.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"

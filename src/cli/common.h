@@ -26,9 +26,6 @@ void cli_images_close(struct cli_images *ci);
 
 /* Undoes "image mount" of image id (nothing mounted is fine). */
 int cli_image_unmount(struct cli_images *ci, const char *id, struct berr **err);
-/* An image as Docker's GET /images/{name}/json shows it (a new reference). */
-json_t *cli_image_inspect_json(struct cli_images *ci, const struct img_record *r,
-                               struct berr **err);
 
 /* An RFC 3339 time (an image's "created") as seconds since the epoch: 0, or -1 if invalid. */
 int cli_parse_created(const char *s, int64_t *sec);

@@ -1,6 +1,7 @@
 /* Scope-bound cleanup for owned locals, and explicit ownership transfer. */
 #pragma once
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,13 @@ static inline void closep(int *fd)
         errno = saved;
     }
     *fd = -1;
+}
+
+static inline void closedirp(DIR **d)
+{
+    if (*d)
+        closedir(*d);
+    *d = NULL;
 }
 
 static inline void fclosep(FILE **f)

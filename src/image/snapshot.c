@@ -268,6 +268,22 @@ int img_snap_mount_ro(struct img_snapshotter *sn, const char *chain_id, const ch
     return sn->ops->mount_ro(sn, chain_id, target, err);
 }
 
+int img_snap_mount_rw(struct img_snapshotter *sn, const char *chain_id, const char *upper,
+                      const char *work, const char *target, struct berr **err)
+{
+    if (upper[0] != '/' || work[0] != '/' || target[0] != '/')
+        return berr_set(err, EINVAL, "mount of a writable root on %s: paths must be absolute",
+                        target);
+    if (chain_id == NULL) {
+        if (mount(upper, target, NULL, MS_BIND, NULL) < 0)
+            return berr_sys(err, "bind %s on %s", upper, target);
+        return 0;
+    }
+    if (!img_snap_exists(sn, chain_id))
+        return berr_set(err, ENOENT, "snapshot %s does not exist", chain_id);
+    return sn->ops->mount_rw(sn, chain_id, upper, work, target, err);
+}
+
 int img_snap_bind_ro(const char *dir, const char *target, struct berr **err)
 {
     if (mount(dir, target, NULL, MS_BIND, NULL) < 0)

@@ -48,3 +48,10 @@ char *img_snap_parent(struct img_snapshotter *sn, const char *chain_id);
  * directory). */
 int img_snap_mount_ro(struct img_snapshotter *sn, const char *chain_id, const char *target,
                       struct berr **err);
+/* Mounts a container's writable root filesystem on target (an existing directory): the chain
+ * ending at chain_id (NULL for an image without layers) below upper, an existing directory that
+ * keeps the container's changes; work is an empty directory on upper's filesystem that overlay
+ * needs. The copy driver fills upper with a full copy of the chain the first time (marked done
+ * by work/.copied) and bind-mounts it. All paths absolute. */
+int img_snap_mount_rw(struct img_snapshotter *sn, const char *chain_id, const char *upper,
+                      const char *work, const char *target, struct berr **err);

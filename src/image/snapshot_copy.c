@@ -234,6 +234,41 @@ static int copy_mount_ro(struct img_snapshotter *sn, const char *chain_id, const
     return img_snap_bind_ro(fs, target, err);
 }
 
+static int copy_mount_rw(struct img_snapshotter *sn, const char *chain_id, const char *upper,
+                         const char *work, const char *target, struct berr **err)
+{
+    _cleanup_free_ char *done = xasprintf("%s/.copied", work);
+    if (access(done, F_OK) < 0) {
+        /* a copy cut short by a crash is started over from an empty upper */
+        _cleanup_close_ int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (ufd < 0)
+            return berr_sys(err, "open %s", upper);
+        _cleanup_(closedirp) DIR *d = fdopendir(dup(ufd));
+        if (d == NULL)
+            return berr_sys(err, "read %s", upper);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                rm_rf_at(ufd, de->d_name, err) < 0)
+                return -1;
+        }
+        _cleanup_free_ char *src = img_snap_fs_path(sn, chain_id);
+        struct stat st;
+        if (lstat(src, &st) < 0)
+            return berr_sys(err, "snapshot %s", chain_id);
+        struct inode_map links = {0};
+        int r = copy_entry(src, upper, &st, &links, err);
+        inode_map_clear(&links);
+        if (r < 0)
+            return -1;
+        if (write_file_at(AT_FDCWD, done, "", 0, 0600, err) < 0)
+            return -1;
+    }
+    if (mount(upper, target, NULL, MS_BIND, NULL) < 0)
+        return berr_sys(err, "bind %s on %s", upper, target);
+    return 0;
+}
+
 const struct img_snap_ops img_snap_copy_ops = {
     .name = "copy",
     .whiteouts = IMG_WHITEOUT_APPLY,
@@ -241,4 +276,5 @@ const struct img_snap_ops img_snap_copy_ops = {
     .available = copy_available,
     .prepare = copy_prepare,
     .mount_ro = copy_mount_ro,
+    .mount_rw = copy_mount_rw,
 };

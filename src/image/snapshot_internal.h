@@ -14,6 +14,9 @@ struct img_snap_ops {
                    struct berr **err);
     int (*mount_ro)(struct img_snapshotter *sn, const char *chain_id, const char *target,
                     struct berr **err);
+    /* chain_id is never NULL here */
+    int (*mount_rw)(struct img_snapshotter *sn, const char *chain_id, const char *upper,
+                    const char *work, const char *target, struct berr **err);
 };
 
 extern const struct img_snap_ops img_snap_overlay_ops;

@@ -123,6 +123,23 @@ static char **chain_links(struct img_snapshotter *sn, const char *chain_id, stru
     return steal_ptr(&links);
 }
 
+/* "lowerdir=l/a:l/b..." plus extra (may be ""). */
+static char *lower_opts(char **links, const char *extra)
+{
+    size_t len = strlen("lowerdir=") + strlen(extra);
+    for (size_t i = 0; links[i]; i++)
+        len += strlen(links[i]) + 1;
+    char *opts = xmalloc(len + 1);
+    char *p = stpcpy(opts, "lowerdir=");
+    for (size_t i = 0; links[i]; i++) {
+        if (i > 0)
+            *p++ = ':';
+        p = stpcpy(p, links[i]);
+    }
+    strcpy(p, extra);
+    return opts;
+}
+
 static int overlay_mount_ro(struct img_snapshotter *sn, const char *chain_id, const char *target,
                             struct berr **err)
 {
@@ -134,19 +151,23 @@ static int overlay_mount_ro(struct img_snapshotter *sn, const char *chain_id, co
         _cleanup_free_ char *fs = img_snap_fs_path(sn, chain_id);
         return img_snap_bind_ro(fs, target, err);
     }
-    size_t len = strlen("lowerdir=");
-    for (size_t i = 0; links[i]; i++)
-        len += strlen(links[i]) + 1;
-    _cleanup_free_ char *opts = xmalloc(len + 1);
-    char *p = stpcpy(opts, "lowerdir=");
-    for (size_t i = 0; links[i]; i++) {
-        if (i > 0)
-            *p++ = ':';
-        p = stpcpy(p, links[i]);
-    }
+    _cleanup_free_ char *opts = lower_opts(links, "");
     if (target[0] != '/')
         return berr_set(err, EINVAL, "mount target %s must be absolute", target);
     return mount_overlay_at(sn->dir_fd, opts, target, MS_RDONLY, err);
+}
+
+static int overlay_mount_rw(struct img_snapshotter *sn, const char *chain_id, const char *upper,
+                            const char *work, const char *target, struct berr **err)
+{
+    _cleanup_strv_ char **links = chain_links(sn, chain_id, err);
+    if (links == NULL)
+        return -1;
+    _cleanup_free_ char *extra = xasprintf(",upperdir=%s,workdir=%s", upper, work);
+    _cleanup_free_ char *opts = lower_opts(links, extra);
+    if (strlen(opts) >= 4096)
+        return berr_set(err, E2BIG, "overlay options for %s do not fit in a page", target);
+    return mount_overlay_at(sn->dir_fd, opts, target, 0, err);
 }
 
 const struct img_snap_ops img_snap_overlay_ops = {
@@ -156,4 +177,5 @@ const struct img_snap_ops img_snap_overlay_ops = {
     .available = overlay_available,
     .prepare = overlay_prepare,
     .mount_ro = overlay_mount_ro,
+    .mount_rw = overlay_mount_rw,
 };

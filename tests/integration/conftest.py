@@ -246,3 +246,18 @@ def netns():
         pytest.skip(f"cannot create a network namespace: {r.err}")
     yield name, Path("/run/netns") / name
     sh("ip", "netns", "delete", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    """A berthd with its own roots and socket for the tests of one module, holding the test
+    image busybox:latest (an offline busybox-static image, Cmd ["sh"])."""
+    from daemon import Daemon
+    import ocimage
+    d = Daemon()
+    try:
+        d.start()
+        d.load_image(ocimage.busybox_image(), "busybox:latest")
+        yield d
+    finally:
+        d.cleanup()

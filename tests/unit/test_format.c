@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "cli/format.h"
-#include "cli/human.h"
+#include "common/human.h"
 #include "common/cleanup.h"
 
 static const char data_text[] =

@@ -1,7 +1,7 @@
 /* Human-readable sizes, durations, timestamps and progress bars with docker's exact wording
  * (go-units, Go's time package, jsonmessage), plus the size and RFC 3339 parsers behind flags
  * such as --memory and --until. */
-#include "cli/human.h"
+#include "common/human.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 

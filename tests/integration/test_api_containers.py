@@ -1,0 +1,239 @@
+"""Containers through berthd with the real docker 28 CLI and python3-docker: run, logs, exec,
+attach, lifecycle verbs, errors with Docker's statuses, and live restore across a berthd
+kill. Set BERTH_API_SOCKET to run them against another daemon."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from daemon import Daemon, EXTERNAL
+
+
+def name():
+    return "bt-" + uuid.uuid4().hex[:10]
+
+
+def wait_for(pred, timeout=10.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+def test_ping_and_version(daemon):
+    v = json.loads(daemon.docker("version", "--format", "{{json .Server}}").stdout)
+    assert v["ApiVersion"] and v["MinAPIVersion"] == "1.24"
+    assert v["Os"] == "linux"
+    # an old client negotiates down, and the versioned path works
+    old = daemon.client.api_version
+    assert old
+
+
+def test_run_prints_output_and_exit_code(daemon):
+    p = daemon.docker("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3",
+                      check=False)
+    assert p.returncode == 3
+    assert p.stdout == "out\n"
+    assert "err\n" in p.stderr
+
+
+def test_run_missing_command_is_127(daemon):
+    p = daemon.docker("run", "--rm", "busybox", "no-such-command", check=False)
+    assert p.returncode == 127, p
+    assert "executable file not found" in p.stderr
+
+
+def test_run_with_stdin(daemon):
+    p = daemon.docker("run", "-i", "--rm", "busybox", "cat", input="from stdin\n")
+    assert p.stdout == "from stdin\n"
+
+
+def test_detached_logs_exec_stop_rm(daemon):
+    n = name()
+    cid = daemon.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
+                        "echo started; echo oops >&2; exec sleep 100").stdout.strip()
+    assert len(cid) == 64
+    assert wait_for(lambda: "started" in daemon.docker("logs", n).stdout)
+    logs = daemon.docker("logs", n)
+    assert logs.stdout == "started\n" and logs.stderr == "oops\n"
+    ts = daemon.docker("logs", "-t", "--tail", "1", n, check=False)
+    assert ts.stderr.endswith("oops\n") and "T" in ts.stderr.split()[0]
+    ex = daemon.docker("exec", n, "sh", "-c", "echo in-exec; exit 4", check=False)
+    assert ex.returncode == 4 and ex.stdout == "in-exec\n"
+    assert daemon.docker("exec", "-i", n, "cat", input="piped\n").stdout == "piped\n"
+    assert daemon.docker("exec", "-u", "1000", n, "id", "-u").stdout.strip() == "1000"
+    ps = daemon.docker("ps", "--format", "{{.Names}} {{.Status}}").stdout
+    assert f"{n} Up" in ps
+    t0 = time.monotonic()
+    daemon.docker("stop", "-t", "1", n)
+    assert time.monotonic() - t0 < 8
+    st = daemon.inspect(n)["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 137 and not st["Running"]
+    daemon.docker("rm", n)
+    assert daemon.docker("inspect", n, check=False).returncode != 0
+
+
+def test_sigterm_stop_exit_code(daemon):
+    n = name()
+    daemon.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
+                  "trap 'exit 42' TERM; while true; do sleep 0.1; done")
+    time.sleep(0.3)
+    daemon.docker("stop", n)
+    assert daemon.inspect(n)["State"]["ExitCode"] == 42
+    daemon.docker("rm", n)
+
+
+def test_name_conflict_and_bad_name(daemon):
+    n = name()
+    daemon.docker("create", "--name", n, "busybox", "true")
+    p = daemon.docker("create", "--name", n, "busybox", "true", check=False)
+    assert p.returncode != 0 and "is already in use by container" in p.stderr
+    p = daemon.docker("run", "--name", n, "busybox", "true", check=False)
+    assert p.returncode == 125 and "is already in use by container" in p.stderr
+    p = daemon.docker("create", "--name", "bad/name", "busybox", check=False)
+    assert p.returncode != 0 and "Invalid container name" in p.stderr
+    daemon.docker("rm", n)
+
+
+def test_unknown_container_errors(daemon):
+    for args in (("start", "nope-x"), ("stop", "nope-x"), ("rm", "nope-x"),
+                 ("logs", "nope-x"), ("container", "inspect", "nope-x")):
+        p = daemon.docker(*args, check=False)
+        assert p.returncode != 0 and "No such container" in p.stderr, (args, p.stderr)
+
+
+def test_rm_running_needs_force(daemon):
+    n = name()
+    daemon.docker("run", "-d", "--name", n, "busybox", "sleep", "100")
+    p = daemon.docker("rm", n, check=False)
+    assert p.returncode != 0 and "force" in p.stderr
+    daemon.docker("rm", "-f", n)
+    assert n not in daemon.docker("ps", "-a", "--format", "{{.Names}}").stdout
+
+
+def test_pause_unpause_restart_rename(daemon):
+    n, n2 = name(), name()
+    daemon.docker("run", "-d", "--name", n, "busybox", "sleep", "100")
+    daemon.docker("pause", n)
+    assert daemon.inspect(n)["State"]["Status"] == "paused"
+    daemon.docker("unpause", n)
+    assert daemon.inspect(n)["State"]["Status"] == "running"
+    pid1 = daemon.inspect(n)["State"]["Pid"]
+    daemon.docker("restart", "-t", "1", n)
+    st = daemon.inspect(n)["State"]
+    assert st["Running"] and st["Pid"] != pid1
+    daemon.docker("rename", n, n2)
+    assert daemon.inspect(n2)["Name"] == "/" + n2
+    daemon.docker("rm", "-f", n2)
+
+
+def test_wait_and_kill_through_init(daemon):
+    # PID 1 ignores signals it has no handler for; berth-init forwards them to the command
+    n = name()
+    daemon.docker("run", "-d", "--init", "--name", n, "busybox", "sleep", "100")
+    w = subprocess.Popen(["docker", "wait", n], env=daemon.env, stdout=subprocess.PIPE,
+                         text=True)
+    time.sleep(0.3)
+    daemon.docker("kill", "-s", "USR1", n)
+    assert w.wait(timeout=20) == 0
+    assert w.stdout.read().strip() == str(128 + signal.SIGUSR1)
+    daemon.docker("rm", n)
+
+
+def test_run_rm_removes(daemon):
+    n = name()
+    daemon.docker("run", "--rm", "--name", n, "busybox", "true")
+    assert wait_for(lambda: n not in daemon.docker("ps", "-a", "--format", "{{.Names}}").stdout)
+
+
+def test_restart_policy_on_failure(daemon):
+    n = name()
+    daemon.docker("run", "-d", "--name", n, "--restart", "on-failure:2", "busybox", "sh", "-c",
+                  "exit 1")
+    assert wait_for(lambda: daemon.inspect(n)["RestartCount"] == 2 and
+                    daemon.inspect(n)["State"]["Status"] == "exited", timeout=20)
+    daemon.docker("rm", "-f", n)
+
+
+def test_ps_filters_and_format(daemon):
+    a, b = name(), name()
+    daemon.docker("run", "-d", "--name", a, "--label", "k=v", "busybox", "sleep", "100")
+    daemon.docker("create", "--name", b, "busybox", "true")
+    names = daemon.docker("ps", "-a", "--filter", "label=k=v", "--format", "{{.Names}}").stdout
+    assert names.split() == [a]
+    names = daemon.docker("ps", "-a", "--filter", "status=created",
+                          "--format", "{{.Names}}").stdout.split()
+    assert b in names and a not in names
+    assert daemon.docker("ps", "-q", "--filter", f"name={a}").stdout.strip() != ""
+    daemon.docker("rm", "-f", a, b)
+
+
+def test_env_workdir_user_hostname(daemon):
+    out = daemon.docker("run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
+                        "--hostname", "boat", "busybox", "sh", "-c",
+                        "echo $FOO; pwd; id -u; id -g; hostname").stdout.split()
+    assert out == ["bar", "/tmp", "1000", "1000", "boat"]
+
+
+def test_volume_and_bind(daemon, tmp_path):
+    vol = name()
+    daemon.docker("run", "--rm", "-v", f"{vol}:/data", "busybox", "sh", "-c",
+                  "echo kept > /data/f")
+    assert daemon.docker("run", "--rm", "-v", f"{vol}:/data", "busybox",
+                         "cat", "/data/f").stdout == "kept\n"
+    (tmp_path / "in").write_text("from host\n")
+    assert daemon.docker("run", "--rm", "-v", f"{tmp_path}:/h:ro", "busybox",
+                         "cat", "/h/in").stdout == "from host\n"
+    p = daemon.docker("run", "--rm", "-v", f"{tmp_path}:/h:ro", "busybox", "touch", "/h/x",
+                      check=False)
+    assert p.returncode != 0
+    daemon.docker("volume", "rm", vol)
+
+
+def test_python_docker_sdk(daemon):
+    c = daemon.client
+    ctr = c.create_container("busybox", ["sh", "-c", "echo sdk"], name=name())
+    c.start(ctr)
+    assert c.wait(ctr)["StatusCode"] == 0
+    assert c.logs(ctr) == b"sdk\n"
+    c.remove_container(ctr)
+
+
+@pytest.mark.skipif(EXTERNAL is not None, reason="kills the daemon under test")
+def test_live_restore_after_kill():
+    import ocimage
+    d = Daemon()
+    try:
+        d.start()
+        d.load_image(ocimage.busybox_image(), "busybox:latest")
+        names = [name() for _ in range(3)]
+        for n in names:
+            d.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
+                     "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done")
+        pids = {n: d.inspect(n)["State"]["Pid"] for n in names}
+        d.kill()
+        time.sleep(0.5)
+        for n in names:
+            assert os.path.exists(f"/proc/{pids[n]}"), "a container died with berthd"
+        d.start()
+        for n in names:
+            st = d.inspect(n)["State"]
+            assert st["Running"] and st["Pid"] == pids[n]
+        # the log has no gap: tick numbers are consecutive across the kill
+        ticks = [int(l.split()[1]) for l in d.docker("logs", names[0]).stdout.split("\n") if l]
+        assert ticks == list(range(len(ticks))) and len(ticks) >= 5
+        assert d.docker("exec", names[0], "echo", "hi").stdout == "hi\n"
+        d.docker("stop", "-t", "1", *names)
+        for n in names:
+            assert d.inspect(n)["State"]["Status"] == "exited"
+        d.docker("rm", *names)
+    finally:
+        d.cleanup()
