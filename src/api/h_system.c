@@ -202,9 +202,11 @@ static bool event_matches(json_t *filters, json_t *ev)
 static void events_stream(struct api_stream *s, void *p)
 {
     struct events_ctx *c = p;
+    bool first = true;
     for (;;) {
         int64_t left_ms = -1;
-        if (c->until_ns > 0) {
+        /* replayed events (since) go out before an until in the past ends the stream */
+        if (c->until_ns > 0 && !first) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -214,7 +216,8 @@ static void events_stream(struct api_stream *s, void *p)
         }
         struct pollfd pf[2] = {{.fd = ev_sub_fd(c->sub), .events = POLLIN},
                                {.fd = api_stream_hangup_fd(s), .events = POLLIN}};
-        int n = poll(pf, 2, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+        int n = poll(pf, 2, first ? 0 : left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+        first = false;
         if (n < 0 && errno != EINTR)
             return;
         if (pf[1].revents != 0)
