@@ -10,3 +10,6 @@ int64_t time_now_ns(void);
 void time_format_rfc3339(int64_t unix_ns, char *buf, size_t len);
 /* Unix seconds with an optional fraction ("1700000000.5"), or RFC 3339. -1 when neither. */
 int time_parse_timestamp(const char *s, int64_t *unix_ns);
+/* An absolute CLOCK_REALTIME time ms milliseconds from now, for pthread_cond_timedwait. */
+struct timespec;
+void time_deadline_ms(struct timespec *ts, int64_t ms);

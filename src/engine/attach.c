@@ -13,6 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
 
@@ -53,12 +54,7 @@ int eng_attach(struct eng *e, const char *ref, int cancel_fd, struct berr **err)
         if (strcmp(st, "running") == 0 && !c->monitor_ready)
             break;
         struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += 200000000;
-        if (deadline.tv_nsec >= 1000000000) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000;
-        }
+        time_deadline_ms(&deadline, 200);
         pthread_cond_timedwait(&e->changed, &e->mu, &deadline);
         if (cancel_fd >= 0) {
             /* only a full hang-up: a client that closed just its stdin still wants output */

@@ -2,6 +2,7 @@
  * from the image's config by Docker's merge rules (daemon/commit.go's merge and create.go's
  * checks), every field type-checked first so that a bad request fails before anything is made. */
 #include "engine/specgen.h"
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 
@@ -57,26 +58,6 @@ static const struct field fields[] = {
 
 static const char *const health_ints[] = {"Interval", "Timeout", "StartPeriod", "StartInterval",
                                           "Retries"};
-
-static const char *json_kind(json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
 
 static int type_error(struct berr **err, const char *where, const char *name, const char *want,
                       json_t *got)

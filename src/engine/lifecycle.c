@@ -74,13 +74,7 @@ static void *restart_main(void *arg)
     struct eng *e = j->e;
     struct ctr *c = j->c;
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += j->delay_ms / 1000;
-    deadline.tv_nsec += (j->delay_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    time_deadline_ms(&deadline, j->delay_ms);
     pthread_mutex_lock(&e->mu);
     while (!e->closing && !c->removed && c->restarting) {
         if (pthread_cond_timedwait(&e->changed, &e->mu, &deadline) == ETIMEDOUT)
@@ -242,13 +236,7 @@ void eng_handle_exit(struct eng *e, struct ctr *c)
 static bool wait_exit(struct eng *e, struct ctr *c, uint64_t seq, int timeout_ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
+    time_deadline_ms(&deadline, timeout_ms);
     pthread_mutex_lock(&e->mu);
     while (c->exit_seq == seq && c->monitor_pid != 0) {
         if (timeout_ms >= 0 && pthread_cond_timedwait(&e->changed, &e->mu, &deadline) == ETIMEDOUT)
@@ -626,12 +614,7 @@ int eng_wait_end(struct eng_waiter *w, int cancel_fd, int64_t *exit_code, char *
             break;
         }
         struct timespec deadline;
-        clock_gettime(CLOCK_REALTIME, &deadline);
-        deadline.tv_nsec += 200000000;
-        if (deadline.tv_nsec >= 1000000000) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000;
-        }
+        time_deadline_ms(&deadline, 200);
         pthread_cond_timedwait(&e->changed, &e->mu, &deadline);
         if (cancel_fd >= 0) {
             struct pollfd p = {.fd = cancel_fd, .events = POLLIN};

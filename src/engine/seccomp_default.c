@@ -2,6 +2,7 @@
  * own tables for the container's capabilities and this host, and Docker-format profiles (what
  * `--security-opt seccomp=FILE` sends) turned into the OCI form the runtime compiles. */
 #include "engine/specgen_internal.h"
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 
@@ -411,7 +412,7 @@ json_t *sg_seccomp_default(uint64_t caps)
 
 static int bad(struct berr **err, const char *field, const char *want, json_t *got)
 {
-    return berr_code(err, EINVAL, DECODE ": %s: expected %s, got %s", field, want, sg_kind(got));
+    return berr_code(err, EINVAL, DECODE ": %s: expected %s, got %s", field, want, json_kind(got));
 }
 
 static json_t *member(json_t *obj, const char *key)

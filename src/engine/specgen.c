@@ -5,6 +5,7 @@
 #include "engine/specgen.h"
 #include "engine/specgen_internal.h"
 #include "engine/userdb.h"
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "runtime/spec.h"
@@ -35,31 +36,10 @@ json_t *sg_get(json_t *obj, const char *key)
     return v && !json_is_null(v) ? v : NULL;
 }
 
-const char *sg_kind(json_t *v)
-{
-    switch (v ? json_typeof(v) : JSON_NULL) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 static int wrong_type(const char *where, const char *key, const char *want, json_t *v,
                       struct berr **err)
 {
-    return berr_code(err, EINVAL, "%s.%s: expected %s, got %s", where, key, want, sg_kind(v));
+    return berr_code(err, EINVAL, "%s.%s: expected %s, got %s", where, key, want, json_kind(v));
 }
 
 int sg_int(json_t *obj, const char *where, const char *key, int64_t *out, struct berr **err)
@@ -128,7 +108,7 @@ int sg_strv(json_t *obj, const char *where, const char *key, json_t **out, struc
     {
         if (!json_is_string(s))
             return berr_code(err, EINVAL, "%s.%s[%zu]: expected a string, got %s", where, key, i,
-                             sg_kind(s));
+                             json_kind(s));
     }
     *out = arr;
     return 0;
@@ -391,7 +371,7 @@ static int read_host_config(json_t *hc, struct host_cfg *h, struct berr **err)
                            .cgroupns = "",
                            .cgroup_parent = ""};
     if (hc && !json_is_object(hc))
-        return berr_code(err, EINVAL, HC ": expected an object, got %s", sg_kind(hc));
+        return berr_code(err, EINVAL, HC ": expected an object, got %s", json_kind(hc));
     if (sg_bool(hc, HC, "Privileged", &h->privileged, err) < 0 ||
         sg_bool(hc, HC, "ReadonlyRootfs", &h->readonly_rootfs, err) < 0 ||
         sg_bool(hc, HC, "Init", &h->init, err) < 0 ||
@@ -447,7 +427,7 @@ static int read_host_config(json_t *hc, struct host_cfg *h, struct berr **err)
                              "annotation key");
         if (!json_is_string(v))
             return berr_code(err, EINVAL, HC ".Annotations[\"%s\"]: expected a string, got %s", k,
-                             sg_kind(v));
+                             json_kind(v));
     }
     return 0;
 }
@@ -555,7 +535,7 @@ static int build_rlimits(json_t *ulimits, json_t **out, struct berr **err)
     {
         _cleanup_free_ char *where = xasprintf(HC ".Ulimits[%zu]", i);
         if (!json_is_object(u))
-            return berr_code(err, EINVAL, "%s: expected an object, got %s", where, sg_kind(u));
+            return berr_code(err, EINVAL, "%s: expected an object, got %s", where, json_kind(u));
         const char *name = NULL;
         int64_t soft = 0, hard = 0;
         bool known = false;
@@ -731,7 +711,7 @@ static int build_sysctls(const struct host_cfg *h, bool network_disabled, const 
     {
         if (!json_is_string(v))
             return berr_code(err, EINVAL, HC ".Sysctls[\"%s\"]: expected a string, got %s", k,
-                             sg_kind(v));
+                             json_kind(v));
         if (check_sysctl(k, h, own_net, domainname, err) < 0)
             return -1;
         json_object_set(sysctl, k, v);
@@ -810,7 +790,7 @@ static int read_config(json_t *config, struct config_view *c, struct berr **err)
 {
     *c = (struct config_view){.user = "", .workdir = "", .domainname = "", .hostname = ""};
     if (!json_is_object(config))
-        return berr_code(err, EINVAL, "Config: expected an object, got %s", sg_kind(config));
+        return berr_code(err, EINVAL, "Config: expected an object, got %s", json_kind(config));
     if (sg_bool(config, "Config", "Tty", &c->tty, err) < 0 ||
         sg_bool(config, "Config", "NetworkDisabled", &c->network_disabled, err) < 0 ||
         sg_str(config, "Config", "User", &c->user, err) < 0 ||

@@ -20,7 +20,6 @@ int sg_object(json_t *obj, const char *where, const char *key, json_t **out, str
 /* An array whose elements are all strings. */
 int sg_strv(json_t *obj, const char *where, const char *key, json_t **out, struct berr **err);
 /* "a string", "an integer", ... for messages. */
-const char *sg_kind(json_t *v);
 /* Go's %q for plain text: the string in double quotes with \" \\ and control bytes escaped.
  * Returns a new string. */
 char *sg_quote(const char *s);

@@ -3,6 +3,7 @@
  * Docker's option rules (MergeTmpfsOptions), and the volume module's mounts on top. */
 #include "engine/specgen.h"
 #include "engine/specgen_internal.h"
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 
@@ -209,7 +210,7 @@ static int tmpfs_mounts(json_t *tmpfs, json_t *list, struct berr **err)
         json_t *data = json_object_get(tmpfs, dests[i]);
         if (!json_is_string(data))
             return berr_code(err, EINVAL, "HostConfig.Tmpfs[\"%s\"]: expected a string, got %s",
-                             dests[i], sg_kind(data));
+                             dests[i], json_kind(data));
         _cleanup_free_ char *clean = sg_path_clean(dests[i]);
         if (strcmp(clean, "/") == 0)
             return berr_code(err, EINVAL, "invalid specification: destination can't be '/'");
@@ -274,7 +275,7 @@ static int own_mounts(const struct eng_spec_ctx *ctx, const struct sg_mount_plan
     if (plan->tmpfs && tmpfs_mounts(plan->tmpfs, own, err) < 0)
         return -1;
     if (ctx->mounts && !json_is_array(ctx->mounts))
-        return berr_code(err, EINVAL, "mounts: expected an array, got %s", sg_kind(ctx->mounts));
+        return berr_code(err, EINVAL, "mounts: expected an array, got %s", json_kind(ctx->mounts));
     size_t i;
     json_t *m;
     json_array_foreach(ctx->mounts, i, m)

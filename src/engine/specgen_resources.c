@@ -2,6 +2,7 @@
  * Docker's checks and messages (daemon_unix.go's verifyPlatformContainerResources), the device
  * cgroup rules (deny all, then Docker's standard nodes), and devices mapped from the host. */
 #include "engine/specgen_internal.h"
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 
@@ -278,7 +279,7 @@ static int blkio_devices(json_t *hc, const char *key, const char *value_key, con
     {
         _cleanup_free_ char *where = xasprintf(HC ".%s[%zu]", key, i);
         if (!json_is_object(e))
-            return berr_code(err, EINVAL, "%s: expected an object, got %s", where, sg_kind(e));
+            return berr_code(err, EINVAL, "%s: expected an object, got %s", where, json_kind(e));
         const char *path = NULL;
         int64_t value = 0;
         if (sg_str(e, where, "Path", &path, err) < 0 ||
@@ -459,7 +460,7 @@ static int map_device(json_t *e, const char *where, bool privileged, json_t *dev
                       struct berr **err)
 {
     if (!json_is_object(e))
-        return berr_code(err, EINVAL, "%s: expected an object, got %s", where, sg_kind(e));
+        return berr_code(err, EINVAL, "%s: expected an object, got %s", where, json_kind(e));
     const char *host = NULL, *inside = NULL, *perms = NULL;
     if (sg_str(e, where, "PathOnHost", &host, err) < 0 ||
         sg_str(e, where, "PathInContainer", &inside, err) < 0 ||

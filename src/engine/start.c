@@ -391,8 +391,7 @@ int eng_start_locked(struct eng *e, struct ctr *c, struct berr **err)
     c->monitor_ready = true;
     pthread_cond_broadcast(&e->changed);
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 10;
+    time_deadline_ms(&deadline, 10000);
     while (c->attach_pending > 0) {
         if (pthread_cond_timedwait(&e->changed, &e->mu, &deadline) == ETIMEDOUT)
             break;

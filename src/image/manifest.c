@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/jsonkind.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -18,27 +19,6 @@
 #define SCHEMA1_MSG "schema 1 manifests are not supported; push the image again with a newer client"
 
 /* ---- JSON helpers ---- */
-
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a JSON value";
-}
 
 static json_t *load_json(const char *what, const void *body, size_t len, size_t cap,
                          struct berr **err)
