@@ -364,7 +364,7 @@ json_t *eng_exec_inspect(struct eng *e, const char *exec_id, struct berr **err)
     json_t *args = json_deep_copy(cmd);
     json_array_remove(args, 0);
     json_t *out = json_pack(
-        "{s:s, s:b, s:O, s:s, s:b, s:b, s:b, s:b, s:{s:O, s:o, s:b, s:b, s:s}, s:s, s:i}", "ID",
+        "{s:s, s:b, s:o, s:s, s:b, s:b, s:b, s:b, s:{s:O, s:o, s:b, s:b, s:s}, s:s, s:i}", "ID",
         ex->id, "Running", ex->running, "ExitCode",
         ex->started && !ex->running ? json_integer(ex->exit_code) : json_null(), "ContainerID",
         ex->ctr_id, "OpenStdin", json_is_true(json_object_get(b, "AttachStdin")), "OpenStderr",

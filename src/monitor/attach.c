@@ -80,10 +80,22 @@ static void check_drained(struct mon_attach *a)
     a->ops->drained(a->ctx);
 }
 
+/* A unix socket closed with unread bytes in its queue makes the peer's next read fail with
+ * ECONNRESET instead of seeing EOF; a client that typed after the container stopped reading must
+ * still see a clean end, so what it sent is read and dropped first (bounded). */
+static void client_close(int fd)
+{
+    char sink[4096];
+    shutdown(fd, SHUT_WR);
+    for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
+    close(fd);
+}
+
 static void client_free(struct client *c)
 {
     mon_loop_remove(&c->w);
-    close(c->w.fd);
+    client_close(c->w.fd);
     *c->pprev = c->next;
     if (c->next)
         c->next->pprev = c->pprev;
