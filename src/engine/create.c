@@ -23,6 +23,8 @@
 #include "image/imagedb.h"
 #include "image/snapshot.h"
 #include "image/store.h"
+#include "volume/mountspec.h"
+#include "volume/volume.h"
 
 static const char *const name_left[] = {
     "amber",  "brisk", "calm",   "dapper", "eager",  "fabled", "gentle",  "hardy",
@@ -261,7 +263,8 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
     _cleanup_free_ char *work = xasprintf("%s/fs/work", dir);
     _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", dir);
     _cleanup_free_ char *hold = xasprintf("ctr-%s", id);
-    bool held = false, mounted = false;
+    bool held = false, mounted = false, volumes = false;
+    _cleanup_json_ json_t *oci_mounts = NULL, *inspect_mounts = NULL;
 
     if (mkdir(dir, 0710) < 0) {
         berr_sys(err, "create %s", dir);
@@ -284,8 +287,18 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
             berr_sys(err, "open %s", rootfs);
             goto fail;
         }
-        struct eng_spec_ctx sc = {
-            .id = id, .rootfs = rootfs, .rootfs_fd = rfd, .hostname = id, .init_path = e->init};
+        /* volumes are created, held and seeded now, as Docker does: `docker volume rm` of one
+         * a created container names is refused, and the copy-up sees the image as it was */
+        if (vol_resolve_mounts(e->volumes, hc, json_object_get(config, "Volumes"), rfd, id,
+                               &oci_mounts, &inspect_mounts, err) < 0)
+            goto fail;
+        volumes = true;
+        struct eng_spec_ctx sc = {.id = id,
+                                  .rootfs = rootfs,
+                                  .rootfs_fd = rfd,
+                                  .hostname = id,
+                                  .init_path = e->init,
+                                  .mounts = oci_mounts};
         json_t *trial = eng_spec_generate(config, hc, &sc, err);
         if (trial == NULL)
             goto fail;
@@ -296,16 +309,16 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
     time_format_rfc3339(time_now_ns(), now, sizeof(now));
     c->rec = json_pack(
         "{s:s, s:s, s:O, s:O, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, "
-        "s:n, s:O, s:{s:{s:s, s:s, s:s}, s:s}, s:[], s:O, s:{s:s, s:s, s:{}, s:{}}, "
+        "s:n, s:O, s:{s:{s:s, s:s, s:s}, s:s}, s:O, s:O, s:{s:s, s:s, s:{}, s:{}}, "
         "s:{s:s, s:i}}",
         "Id", id, "Created", now, "Path", path, "Args", args, "State", empty_state(), "Image",
         rec->id, "ResolvConfPath", "", "HostnamePath", "", "HostsPath", "", "LogPath", "", "Name",
         slash_name, "RestartCount", 0, "Driver", img_snap_driver(e->snap), "Platform", "linux",
         "MountLabel", "", "ProcessLabel", "", "AppArmorProfile", "", "ExecIDs", "HostConfig", hc,
         "GraphDriver", "Data", "LowerDir", "", "UpperDir", upper, "WorkDir", work, "Name",
-        strcmp(img_snap_driver(e->snap), "overlay") == 0 ? "overlay2" : "vfs", "Mounts", "Config",
-        config, "NetworkSettings", "Bridge", "", "SandboxID", "", "Ports", "Networks", "Berth",
-        "ChainID", chain != NULL ? chain : "", "MonitorPid", 0);
+        strcmp(img_snap_driver(e->snap), "overlay") == 0 ? "overlay2" : "vfs", "Mounts",
+        inspect_mounts, "Config", config, "NetworkSettings", "Bridge", "", "SandboxID", "", "Ports",
+        "Networks", "Berth", "ChainID", chain != NULL ? chain : "", "MonitorPid", 0);
     if (c->rec == NULL)
         abort();
     {
@@ -335,6 +348,7 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
         ctr_unref(e, c);
         if (mounted)
             umount2(rootfs, MNT_DETACH);
+        vol_release_container(e->volumes, id, true, NULL);
         img_hold_remove(e->store, hold, NULL);
         rm_rf_at(AT_FDCWD, dir, NULL);
         return -1;
@@ -347,6 +361,8 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
 fail:
     if (mounted)
         umount2(rootfs, MNT_DETACH);
+    if (volumes)
+        vol_release_container(e->volumes, id, true, NULL);
     if (held)
         img_hold_remove(e->store, hold, NULL);
     rm_rf_at(AT_FDCWD, dir, NULL);

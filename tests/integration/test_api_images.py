@@ -557,7 +557,6 @@ def test_image_prune(daemon, tmp_path, added):
 # push
 
 @pytest.mark.time_limit(120)
-@pytest.mark.xfail(reason="written before berthd existed; fails against it: to fix next session (issue 4 note)", strict=False)
 def test_docker_push(daemon, reg, pushed, added):
     img, ref = pushed["busybox"]
     since = time.time()
