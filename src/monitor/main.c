@@ -394,8 +394,9 @@ static void on_stdin_end(void *ctx, uint64_t client)
 {
     if (M.stdin_owner == 0)
         M.stdin_owner = client;
-    /* Docker's StdinOnce: the first client to attach stdin decides when it ends. */
-    if (M.o.stdin_once && client == M.stdin_owner && !M.stdin_ended) {
+    /* Docker's StdinOnce: the first client to attach stdin decides when it ends; never on a
+     * terminal, which a client leaves with the detach keys and comes back to. */
+    if (M.o.stdin_once && !M.o.tty && client == M.stdin_owner && !M.stdin_ended) {
         M.stdin_ended = true;
         mon_io_close_stdin(M.io);
     }

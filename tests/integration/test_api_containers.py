@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from daemon import Daemon, EXTERNAL
+from daemon import DOCKER, Daemon, EXTERNAL
 
 
 def name():
@@ -208,32 +208,98 @@ def test_python_docker_sdk(daemon):
 
 
 @pytest.mark.skipif(EXTERNAL is not None, reason="kills the daemon under test")
-def test_live_restore_after_kill():
-    import ocimage
-    d = Daemon()
+
+
+def pty_run(daemon, args, rows, cols):
+    """Starts the docker CLI on a new terminal of rows x cols; returns (pid, master fd)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            os.execve(DOCKER, [DOCKER, *args], daemon.env)
+        finally:
+            os._exit(127)
+    return pid, fd
+
+
+def pty_read_until(fd, needle, timeout=20):
+    import select
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while needle.encode() not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{needle!r} not seen; got {buf!r}"
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            assert chunk, f"EOF before {needle!r}; got {buf!r}"
+            buf += chunk
+    return buf.decode(errors="replace")
+
+
+def pty_wait(pid, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise AssertionError("docker did not exit")
+
+
+def test_tty_run_size_and_resize(daemon):
+    import fcntl
+    import struct
+    import termios
+    n = name()
+    pid, fd = pty_run(daemon, ["run", "-it", "--name", n, "busybox", "sh", "-c",
+                               "tty; stty size; read x; stty size; echo got:$x; exit 3"], 33, 97)
     try:
-        d.start()
-        d.load_image(ocimage.busybox_image(), "busybox:latest")
-        names = [name() for _ in range(3)]
-        for n in names:
-            d.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
-                     "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done")
-        pids = {n: d.inspect(n)["State"]["Pid"] for n in names}
-        d.kill()
+        out = pty_read_until(fd, "33 97")
+        assert "/dev/pts/0" in out
+        # the terminal grows: docker sees SIGWINCH and resizes the container's tty
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 123, 0, 0))
         time.sleep(0.5)
-        for n in names:
-            assert os.path.exists(f"/proc/{pids[n]}"), "a container died with berthd"
-        d.start()
-        for n in names:
-            st = d.inspect(n)["State"]
-            assert st["Running"] and st["Pid"] == pids[n]
-        # the log has no gap: tick numbers are consecutive across the kill
-        ticks = [int(l.split()[1]) for l in d.docker("logs", names[0]).stdout.split("\n") if l]
-        assert ticks == list(range(len(ticks))) and len(ticks) >= 5
-        assert d.docker("exec", names[0], "echo", "hi").stdout == "hi\n"
-        d.docker("stop", "-t", "1", *names)
-        for n in names:
-            assert d.inspect(n)["State"]["Status"] == "exited"
-        d.docker("rm", *names)
+        os.write(fd, b"hello\r")
+        out = pty_read_until(fd, "got:hello")
+        assert "41 123" in out, out
+        assert pty_wait(pid) == 3
     finally:
-        d.cleanup()
+        os.close(fd)
+        daemon.docker("rm", "-f", n, check=False)
+
+
+def test_tty_detach_keys_leave_it_running(daemon):
+    n = name()
+    pid, fd = pty_run(daemon, ["run", "-it", "--name", n, "busybox", "sh"], 24, 80)
+    try:
+        pty_read_until(fd, "# ")
+        os.write(fd, b"echo mark-$((6*7))\r")
+        pty_read_until(fd, "mark-42")
+        os.write(fd, b"\x10\x11")  # ctrl-p ctrl-q
+        assert pty_wait(pid) == 0
+        assert daemon.inspect(n)["State"]["Running"]
+        # and it can be attached to again
+        pid, fd2 = pty_run(daemon, ["attach", n], 24, 80)
+        try:
+            # typed before docker has put its terminal in raw mode, input would be cooked by
+            # the local line discipline: give it a moment, as a person would
+            time.sleep(1)
+            os.write(fd2, b"echo again-$((6*7))\r")
+            pty_read_until(fd2, "again-42")
+            os.write(fd2, b"exit 5\r")
+            assert pty_wait(pid) == 5
+        finally:
+            os.close(fd2)
+    finally:
+        os.close(fd)
+        daemon.docker("rm", "-f", n, check=False)
