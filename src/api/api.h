@@ -62,6 +62,9 @@ extern const struct api_route api_image_routes[];
 extern const struct api_route api_container_routes[];
 extern const struct api_route api_exec_routes[];
 extern const struct api_route api_volume_routes[];
+extern const struct api_route api_stats_routes[];
+extern const struct api_route api_archive_routes[];
+extern const struct api_route api_commit_routes[];
 
 /* ---- The request ---- */
 struct api_daemon *api_daemon(struct api_req *r);

@@ -14,8 +14,12 @@
  * unknown command exit with 1, like any failed command. */
 #define CLI_EXIT_USAGE 125
 
+struct cli_api;
+
 struct cli {
-    const char *root;       /* data root: --root, else $BERTH_ROOT, else /var/lib/berth */
+    const char *root;    /* data root: --root, else $BERTH_ROOT, else /var/lib/berth */
+    const char *host;    /* the daemon: -H, else $BERTH_HOST, else unix:///run/berth/berth.sock */
+    struct cli_api *api; /* connected on first use (cli_api_get in client.h) */
     const char *config_dir; /* client config: --config, else $BERTH_CONFIG, else ~/.berth */
     bool debug;             /* -D */
     FILE *in, *out, *err;
@@ -72,8 +76,15 @@ char *cli_config_file(const struct cli *cli);
 
 /* The commands, one file each (cmd_<file>.c); main.c's table places them in docker's groups:
  * images is "image ls", "image list" and "images"; rmi is "image rm", "image remove" and
- * "rmi"; image_inspect is "image inspect" and "inspect"; system_* are under "system". */
+ * "rmi"; image_inspect is "image inspect"; system_* are under "system". */
 extern const struct cli_command cli_cmd_pull, cli_cmd_push, cli_cmd_images, cli_cmd_image_inspect,
     cli_cmd_tag, cli_cmd_rmi, cli_cmd_history, cli_cmd_save, cli_cmd_load, cli_cmd_import,
     cli_cmd_image_prune, cli_cmd_login, cli_cmd_logout, cli_cmd_system_df, cli_cmd_system_prune,
     cli_cmd_image_mount, cli_cmd_image_unmount;
+/* Containers, through berthd's API (one file each, or a few small ones together: cmd_run.c
+ * has run, create, start and attach; cmd_container.c the short lifecycle verbs). inspect is
+ * the top-level one (containers, then images); container_inspect is "container inspect". */
+extern const struct cli_command cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_cmd_attach,
+    cli_cmd_stop, cli_cmd_restart, cli_cmd_kill, cli_cmd_pause, cli_cmd_unpause, cli_cmd_rm,
+    cli_cmd_wait, cli_cmd_rename, cli_cmd_container_prune, cli_cmd_port, cli_cmd_ps, cli_cmd_logs,
+    cli_cmd_exec, cli_cmd_inspect, cli_cmd_container_inspect;

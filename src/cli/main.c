@@ -2,6 +2,7 @@
  * and the top-level shortcuts such as "images"), help for the program and for groups, and
  * dispatch to the command's front end. Also `berth version`, which needs nothing else. */
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/format.h"
 #include "common/cleanup.h"
 #include "common/log.h"
@@ -33,6 +34,7 @@ struct group {
 };
 
 static const struct group groups[] = {
+    {"container", "Manage containers"},
     {"image", "Manage images"},
     {"system", "Manage berth"},
 };
@@ -40,6 +42,24 @@ static const struct group groups[] = {
 /* Group routes come first so that help's Aliases line lists "berth image ls" before
  * "berth images", as docker does. Root help shows each section in table order. */
 static const struct route routes[] = {
+    {"container", NULL, &cli_cmd_attach, IN_GROUP},
+    {"container", NULL, &cli_cmd_create, IN_GROUP},
+    {"container", NULL, &cli_cmd_exec, IN_GROUP},
+    {"container", NULL, &cli_cmd_container_inspect, IN_GROUP},
+    {"container", NULL, &cli_cmd_kill, IN_GROUP},
+    {"container", NULL, &cli_cmd_logs, IN_GROUP},
+    {"container", NULL, &cli_cmd_ps, IN_GROUP},
+    {"container", NULL, &cli_cmd_pause, IN_GROUP},
+    {"container", NULL, &cli_cmd_port, IN_GROUP},
+    {"container", NULL, &cli_cmd_container_prune, IN_GROUP},
+    {"container", NULL, &cli_cmd_rename, IN_GROUP},
+    {"container", NULL, &cli_cmd_restart, IN_GROUP},
+    {"container", NULL, &cli_cmd_rm, IN_GROUP},
+    {"container", NULL, &cli_cmd_run, IN_GROUP},
+    {"container", NULL, &cli_cmd_start, IN_GROUP},
+    {"container", NULL, &cli_cmd_stop, IN_GROUP},
+    {"container", NULL, &cli_cmd_unpause, IN_GROUP},
+    {"container", NULL, &cli_cmd_wait, IN_GROUP},
     {"image", NULL, &cli_cmd_history, IN_GROUP},
     {"image", NULL, &cli_cmd_import, IN_GROUP},
     {"image", NULL, &cli_cmd_image_inspect, IN_GROUP},
@@ -55,19 +75,35 @@ static const struct route routes[] = {
     {"image", NULL, &cli_cmd_image_unmount, IN_GROUP},
     {"system", NULL, &cli_cmd_system_df, IN_GROUP},
     {"system", NULL, &cli_cmd_system_prune, IN_GROUP},
+    {NULL, NULL, &cli_cmd_run, COMMON},
+    {NULL, NULL, &cli_cmd_exec, COMMON},
+    {NULL, "ps", &cli_cmd_ps, COMMON},
     {NULL, NULL, &cli_cmd_pull, COMMON},
     {NULL, NULL, &cli_cmd_push, COMMON},
     {NULL, "images", &cli_cmd_images, COMMON},
     {NULL, NULL, &cli_cmd_login, COMMON},
     {NULL, NULL, &cli_cmd_logout, COMMON},
     {NULL, NULL, &cli_cmd_version, COMMON},
+    {NULL, NULL, &cli_cmd_attach, OTHER},
+    {NULL, NULL, &cli_cmd_create, OTHER},
     {NULL, NULL, &cli_cmd_history, OTHER},
     {NULL, NULL, &cli_cmd_import, OTHER},
-    {NULL, NULL, &cli_cmd_image_inspect, OTHER},
+    {NULL, NULL, &cli_cmd_inspect, OTHER},
+    {NULL, NULL, &cli_cmd_kill, OTHER},
     {NULL, NULL, &cli_cmd_load, OTHER},
+    {NULL, NULL, &cli_cmd_logs, OTHER},
+    {NULL, NULL, &cli_cmd_pause, OTHER},
+    {NULL, NULL, &cli_cmd_port, OTHER},
+    {NULL, NULL, &cli_cmd_rename, OTHER},
+    {NULL, NULL, &cli_cmd_restart, OTHER},
+    {NULL, "rm", &cli_cmd_rm, OTHER},
     {NULL, "rmi", &cli_cmd_rmi, OTHER},
     {NULL, NULL, &cli_cmd_save, OTHER},
+    {NULL, NULL, &cli_cmd_start, OTHER},
+    {NULL, NULL, &cli_cmd_stop, OTHER},
     {NULL, NULL, &cli_cmd_tag, OTHER},
+    {NULL, NULL, &cli_cmd_unpause, OTHER},
+    {NULL, NULL, &cli_cmd_wait, OTHER},
 };
 
 static const char *route_name(const struct route *r)
@@ -298,6 +334,7 @@ int main(int argc, char **argv)
 {
     _cleanup_free_ char *default_config = NULL;
     const char *env_config = getenv("BERTH_CONFIG"), *env_root = getenv("BERTH_ROOT");
+    const char *env_host = getenv("BERTH_HOST");
     if (env_config && *env_config)
         default_config = xstrdup(env_config);
     else
@@ -305,6 +342,8 @@ int main(int argc, char **argv)
     const struct cli_flag globals[] = {
         {"config", 0, CLI_FLAG_STRING, "Location of client config files", default_config},
         {"debug", 'D', CLI_FLAG_BOOL, "Enable debug mode"},
+        {"host", 'H', CLI_FLAG_STRING, "Daemon socket to connect to",
+         env_host && *env_host ? env_host : CLI_DEFAULT_HOST},
         {"log-level", 'l', CLI_FLAG_STRING,
          "Set the logging level (\"debug\", \"info\", \"warn\", \"error\", \"fatal\")", "info"},
         {"root", 0, CLI_FLAG_STRING, "Root directory of persistent berth state",
@@ -326,6 +365,7 @@ int main(int argc, char **argv)
         return flag_error(&cli, "berth [OPTIONS] COMMAND [ARG...]", "berth", err);
     cli.config_dir = cli_flagset_string(fs, "config");
     cli.root = cli_flagset_string(fs, "root");
+    cli.host = cli_flagset_string(fs, "host");
     cli.debug = cli_flagset_bool(fs, "debug");
     enum blog_level level = BLOG_WARN;
     if (cli_flagset_changed(fs, "log-level") &&
@@ -346,8 +386,15 @@ int main(int argc, char **argv)
     if (strcmp(args[0], "help") == 0)
         return help_topic(&cli, globals, nargs - 1, args + 1);
     const struct group *g = find_group(args[0]);
-    if (g)
-        return run_group(&cli, g, globals, nargs - 1, args + 1);
+    if (g) {
+        int grc = run_group(&cli, g, globals, nargs - 1, args + 1);
+        cli_api_close(&cli);
+        if (fflush(stdout) != 0 && grc == 0) {
+            fprintf(stderr, "berth: write error on standard output: %m\n");
+            return 1;
+        }
+        return grc;
+    }
     const struct route *r = find_route(NULL, args[0]);
     if (r == NULL) {
         fprintf(stderr,
@@ -356,6 +403,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = run_route(&cli, r, nargs - 1, args + 1);
+    cli_api_close(&cli);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "berth: write error on standard output: %m\n");
         return 1;

@@ -15,20 +15,17 @@
 #include "common/fsutil.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "common/unixsock.h"
 #include "engine/engine_internal.h"
 
 static int connect_monitor(struct eng *e, struct ctr *c, struct berr **err)
 {
     _cleanup_free_ char *path = ctr_run_path(e, c, "attach.sock");
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return berr_code(err, ENAMETOOLONG, "attach socket path %s is too long", path);
-    strcpy(sa.sun_path, path);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return berr_sys(err, "socket");
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return berr_sys(err, "connect to the monitor of %s", c->id);
+    if (unix_connect(fd, path, err) < 0)
+        return berr_wrap(err, "the monitor of %s", c->id);
     return steal_fd(&fd);
 }
 

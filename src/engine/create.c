@@ -70,6 +70,25 @@ static struct ctr *by_name(struct eng *e, const char *slash_name)
     return NULL;
 }
 
+/* A free name as Docker makes them ("/adjective_surname", a number added after a few
+ * collisions). Under e->mu. */
+static char *random_name_locked(struct eng *e, struct berr **err)
+{
+    for (int tries = 0; tries < 64; tries++) {
+        uint32_t r[3];
+        if (getrandom(r, sizeof(r), 0) != sizeof(r))
+            abort();
+        const char *l = name_left[r[0] % ARRAY_SIZE(name_left)];
+        const char *rt = name_right[r[1] % ARRAY_SIZE(name_right)];
+        char *cand = tries < 16 ? xasprintf("/%s_%s", l, rt)
+                                : xasprintf("/%s_%s%u", l, rt, (unsigned)(r[2] % 100));
+        if (by_name(e, cand) == NULL)
+            return cand;
+        free(cand);
+    }
+    return berr_code(err, EEXIST, "could not find a free container name"), NULL;
+}
+
 /* Checks name (NULL: generate one) and returns "/name" reserved in the table under e->mu by
  * the caller adding its record before releasing; here only the check. */
 static char *pick_name(struct eng *e, const char *name, struct berr **err)
@@ -84,22 +103,10 @@ static char *pick_name(struct eng *e, const char *name, struct berr **err)
                    NULL;
         return xasprintf("/%s", n);
     }
-    for (int tries = 0; tries < 64; tries++) {
-        unsigned char r[3];
-        if (getrandom(r, sizeof(r), 0) != sizeof(r))
-            abort();
-        char *cand = tries < 16 ? xasprintf("/%s_%s", name_left[r[0] % ARRAY_SIZE(name_left)],
-                                            name_right[r[1] % ARRAY_SIZE(name_right)])
-                                : xasprintf("/%s_%s%d", name_left[r[0] % ARRAY_SIZE(name_left)],
-                                            name_right[r[1] % ARRAY_SIZE(name_right)], r[2]);
-        pthread_mutex_lock(&e->mu);
-        bool taken = by_name(e, cand) != NULL;
-        pthread_mutex_unlock(&e->mu);
-        if (!taken)
-            return cand;
-        free(cand);
-    }
-    return berr_code(err, EEXIST, "could not find a free container name"), NULL;
+    pthread_mutex_lock(&e->mu);
+    char *cand = random_name_locked(e, err);
+    pthread_mutex_unlock(&e->mu);
+    return cand;
 }
 
 /* The image's OCI config object ("config" of the config blob); NULL when it has none. */
@@ -328,6 +335,18 @@ int eng_create(struct eng *e, const char *name, json_t *body, char *id_out, json
     /* the name is checked again and taken under the table's lock with the record saved */
     pthread_mutex_lock(&e->mu);
     struct ctr *holder = by_name(e, slash_name);
+    if (holder != NULL && (name == NULL || *name == '\0')) {
+        /* a generated name another create took meanwhile: generate again, as Docker retries */
+        char *again = random_name_locked(e, err);
+        if (again == NULL) {
+            pthread_mutex_unlock(&e->mu);
+            goto fail;
+        }
+        free(slash_name);
+        slash_name = again;
+        json_object_set_new(c->rec, "Name", json_string(slash_name));
+        holder = NULL;
+    }
     if (holder != NULL) {
         berr_code(err, EEXIST,
                   "Conflict. The container name \"%s\" is already in use by container \"%s\". "

@@ -20,6 +20,7 @@
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
 #include "engine/events.h"
+#include "engine/health.h"
 #include "volume/volume.h"
 
 char *ctr_path(struct eng *e, struct ctr *c, const char *file)
@@ -280,10 +281,11 @@ static void reconcile(struct eng *e, struct ctr *c)
             log_warn("container %s: cannot watch its monitor: %s", c->id, err->msg);
         else
             log_info("container %s: re-adopted (monitor %d)", c->id, (int)mpid);
+        eng_health_init(e, c); /* health: re-armed, starting over as with Docker */
         return;
     }
     /* The monitor is gone: its exit.json (if /run survived) tells how the process ended. */
-    eng_handle_exit(e, c);
+    eng_handle_exit_locked(e, c);
 }
 
 /* --volumes-from: the other container's ID and mounts, for the volume module. */
@@ -396,6 +398,7 @@ void eng_close(struct eng *e)
     e->closing = true;
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->mu);
+    eng_health_shutdown(e); /* health: checker threads end before the table goes */
     if (e->wake_fd >= 0) {
         uint64_t one = 1;
         if (write(e->wake_fd, &one, sizeof(one)) < 0) {

@@ -24,6 +24,7 @@ struct ctr {
     bool removed;
     bool stop_requested; /* an exit the restart policy must not act on */
     bool restarting;
+    struct eng_health *health; /* health.c: the checker while armed; guarded by e->mu */
 };
 
 struct eng {
@@ -62,8 +63,9 @@ int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...);
 int eng_watch_monitor(struct eng *e, struct ctr *c, struct berr **err);
 void *eng_watcher_main(void *arg);
 /* Records an ended run (from the monitor's exit.json) and applies the restart policy. Called
- * with nothing locked. */
+ * with nothing locked; the _locked form with c->op held (startup's reconcile). */
 void eng_handle_exit(struct eng *e, struct ctr *c);
+void eng_handle_exit_locked(struct eng *e, struct ctr *c);
 
 /* start.c */
 int eng_start_locked(struct eng *e, struct ctr *c, struct berr **err); /* under c->op */
@@ -72,6 +74,8 @@ void eng_unmount_rootfs(struct eng *e, struct ctr *c);
 
 /* exec.c */
 void eng_exec_forget(struct eng *e, const char *ctr_id); /* under e->mu */
+/* Frees one finished exec session (health probes, which nobody inspects); takes e->mu. */
+void eng_exec_release(struct eng *e, const char *exec_id);
 
 /* lifecycle.c */
 int eng_stop_locked(struct eng *e, struct ctr *c, const char *sig, int timeout, struct berr **err);

@@ -14,7 +14,7 @@
 #include "common/xalloc.h"
 #include "engine/events.h"
 
-#define RING_SIZE     1024
+#define RING_SIZE     256 /* what Docker keeps for since replays */
 #define SUB_QUEUE_MAX 4096
 
 struct ev_sub {

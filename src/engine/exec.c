@@ -20,6 +20,7 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "common/unixsock.h"
 #include "engine/engine_internal.h"
 #include "engine/userdb.h"
 
@@ -238,14 +239,12 @@ int eng_exec_start(struct eng *e, const char *exec_id, bool detach, struct eng_e
         return berr_sys(err, "write %s", pfile);
     _cleanup_close_ int listener = -1;
     if (tty) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (strlen(sock) >= sizeof(sa.sun_path))
-            return berr_code(err, ENAMETOOLONG, "console socket path %s is too long", sock);
-        strcpy(sa.sun_path, sock);
         listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        unlink(sock);
-        if (listener < 0 || bind(listener, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-            listen(listener, 1) < 0)
+        if (listener < 0)
+            return berr_sys(err, "console socket %s", sock);
+        if (unix_bind(listener, sock, err) < 0)
+            return berr_wrap(err, "console socket");
+        if (listen(listener, 1) < 0)
             return berr_sys(err, "console socket %s", sock);
     }
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
@@ -395,12 +394,13 @@ int eng_exec_resize(struct eng *e, const char *exec_id, int h, int w, struct ber
     return rc;
 }
 
-/* Forgets a container's exec sessions (at its removal). Under e->mu. */
-void eng_exec_forget(struct eng *e, const char *ctr_id)
+/* Unlinks and frees the finished sessions that match. Under e->mu. */
+static void exec_drop(struct eng *e, const char *ctr_id, const char *exec_id)
 {
     for (struct eng_exec **pp = &e->execs; *pp != NULL;) {
         struct eng_exec *x = *pp;
-        if (strcmp(x->ctr_id, ctr_id) == 0 && !x->running) {
+        if ((ctr_id == NULL || strcmp(x->ctr_id, ctr_id) == 0) &&
+            (exec_id == NULL || strcmp(x->id, exec_id) == 0) && !x->running) {
             *pp = x->next;
             json_decref(x->config);
             free(x);
@@ -408,4 +408,16 @@ void eng_exec_forget(struct eng *e, const char *ctr_id)
             pp = &x->next;
         }
     }
+}
+
+void eng_exec_forget(struct eng *e, const char *ctr_id)
+{
+    exec_drop(e, ctr_id, NULL);
+}
+
+void eng_exec_release(struct eng *e, const char *exec_id)
+{
+    pthread_mutex_lock(&e->mu);
+    exec_drop(e, NULL, exec_id);
+    pthread_mutex_unlock(&e->mu);
 }

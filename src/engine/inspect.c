@@ -15,6 +15,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
+#include "engine/health.h"
 #include "image/imagedb.h"
 
 /* Bytes used by the files under path (not following symlinks, hardlinks counted once is not
@@ -79,7 +80,8 @@ static char *status_text(struct ctr *c)
     if (strcmp(s, "running") == 0 || strcmp(s, "paused") == 0) {
         time_parse_timestamp(json_string_value(json_object_get(st, "StartedAt")) ?: "", &t);
         _cleanup_free_ char *d = human_duration(now - t);
-        return xasprintf("Up %s%s", d, strcmp(s, "paused") == 0 ? " (Paused)" : "");
+        return xasprintf("Up %s%s", d,
+                         strcmp(s, "paused") == 0 ? " (Paused)" : eng_health_suffix(c));
     }
     if (strcmp(s, "restarting") == 0 || strcmp(s, "exited") == 0) {
         time_parse_timestamp(json_string_value(json_object_get(st, "FinishedAt")) ?: "", &t);
@@ -211,6 +213,11 @@ static bool m_network(const char *w, void *p)
     return nm != NULL && strcmp(nm, w) == 0;
 }
 
+static bool m_health(const char *w, void *p)
+{
+    return strcmp(eng_health_status(((struct fctx *)p)->c), w) == 0;
+}
+
 static bool m_isolation(const char *w, void *p)
 {
     return strcmp(w, "default") == 0;
@@ -249,6 +256,8 @@ static int check_filters(json_t *filters, struct berr **err)
     json_t *x;
     static const char *const statuses[] = {"created", "restarting", "running", "removing",
                                            "paused",  "exited",     "dead",    NULL};
+    if (eng_health_check_filter(json_object_get(filters, "health"), err) < 0)
+        return -1;
     json_array_foreach(json_object_get(filters, "status"), i, x)
     {
         bool ok = false;
@@ -339,7 +348,7 @@ json_t *eng_list(struct eng *e, bool all, int limit, bool size, json_t *filters,
             any_matches(json_object_get(filters, "network"), m_network, f) &&
             any_matches(json_object_get(filters, "isolation"), m_isolation, f) &&
             any_matches(json_object_get(filters, "is-task"), m_is_task, f) &&
-            json_array_size(json_object_get(filters, "health")) == 0 &&
+            any_matches(json_object_get(filters, "health"), m_health, f) &&
             json_array_size(json_object_get(filters, "publish")) == 0 &&
             json_array_size(json_object_get(filters, "expose")) == 0;
         /* labels: every one given must match */

@@ -19,6 +19,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
+#include "engine/health.h"
 #include "image/gc.h"
 #include "volume/volume.h"
 
@@ -146,6 +147,13 @@ static bool policy_restarts(struct ctr *c, int64_t code)
 void eng_handle_exit(struct eng *e, struct ctr *c)
 {
     pthread_mutex_lock(&c->op);
+    eng_handle_exit_locked(e, c);
+    pthread_mutex_unlock(&c->op);
+}
+
+void eng_handle_exit_locked(struct eng *e, struct ctr *c)
+{
+    eng_health_stop(e, c); /* health: no probes once the process is gone */
     pthread_mutex_lock(&e->mu);
     const char *st = ctr_status(c);
     bool was_running =
@@ -154,11 +162,8 @@ void eng_handle_exit(struct eng *e, struct ctr *c)
     c->monitor_pid = 0;
     c->monitor_ready = false;
     pthread_mutex_unlock(&e->mu);
-    if (!was_running) {
-        /* a start that failed after the monitor came up: start has recorded what it needs */
-        pthread_mutex_unlock(&c->op);
-        return;
-    }
+    if (!was_running)
+        return; /* a start that failed after the monitor came up: start recorded what it needs */
     _cleanup_free_ char *exit_path = ctr_run_path(e, c, "exit.json");
     _cleanup_json_ json_t *ex = json_load_file(exit_path, 0, NULL);
     int64_t code = 255;
@@ -228,7 +233,6 @@ void eng_handle_exit(struct eng *e, struct ctr *c)
         if (eng_remove_locked(e, c, true, &err) < 0)
             log_warn("container %s: --rm: %s", c->id, err->msg);
     }
-    pthread_mutex_unlock(&c->op);
 }
 
 /* ---- stop, kill, pause ---- */
@@ -283,6 +287,7 @@ int eng_stop_locked(struct eng *e, struct ctr *c, const char *sig, int timeout, 
     pthread_mutex_unlock(&e->mu);
     if (eng_signal_number(stop_sig) < 0)
         return berr_code(err, EINVAL, "invalid signal: %s", stop_sig);
+    eng_health_stop(e, c); /* health: a stopping container is not probed, as with Docker */
     char signum[16];
     snprintf(signum, sizeof(signum), "%d", eng_signal_number(stop_sig));
 
@@ -404,14 +409,21 @@ static int pause_resume(struct eng *e, const char *ref, bool pause, struct berr 
             berr_code(err, EBUSY, "container %s is not running", c->id);
         else
             berr_code(err, EBUSY, "container %s is not paused", c->id);
-    } else if (eng_runtime(e, err, pause ? "pause" : "resume", c->id, NULL) == 0) {
-        pthread_mutex_lock(&e->mu);
-        ctr_set_status(c, pause ? "paused" : "running");
-        pthread_cond_broadcast(&e->changed);
-        pthread_mutex_unlock(&e->mu);
-        ctr_save(e, c, NULL);
-        eng_event(e, c, pause ? "pause" : "unpause", NULL);
-        rc = 0;
+    } else {
+        if (pause)
+            eng_health_stop(e, c); /* health: no probe may be caught in the freeze */
+        if (eng_runtime(e, err, pause ? "pause" : "resume", c->id, NULL) == 0) {
+            pthread_mutex_lock(&e->mu);
+            ctr_set_status(c, pause ? "paused" : "running");
+            pthread_cond_broadcast(&e->changed);
+            pthread_mutex_unlock(&e->mu);
+            eng_health_update(e, c); /* health: probes resume with the process */
+            ctr_save(e, c, NULL);
+            eng_event(e, c, pause ? "pause" : "unpause", NULL);
+            rc = 0;
+        } else {
+            eng_health_update(e, c); /* health: a failed pause keeps the checks going */
+        }
     }
     pthread_mutex_unlock(&c->op);
     ctr_unref(e, c);
@@ -485,6 +497,7 @@ int eng_rename(struct eng *e, const char *ref, const char *new_name, struct berr
 
 int eng_remove_locked(struct eng *e, struct ctr *c, bool volumes, struct berr **err)
 {
+    eng_health_stop(e, c); /* health: the checker holds the container */
     pthread_mutex_lock(&e->mu);
     if (c->removed) {
         pthread_mutex_unlock(&e->mu);

@@ -22,6 +22,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
+#include "engine/health.h"
 #include "engine/specgen.h"
 #include "image/snapshot.h"
 #include "volume/mountspec.h"
@@ -416,6 +417,7 @@ int eng_start_locked(struct eng *e, struct ctr *c, struct berr **err)
                         json_integer(c->monitor_pid));
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->mu);
+    eng_health_init(e, c); /* health: State.Health starts over, the checker is armed */
     if (ctr_save(e, c, err) < 0)
         log_warn("container %s: %s", c->id, (*err)->msg);
     vol_publish_mount_events(e->volumes, c->id, inspect_mounts, true);

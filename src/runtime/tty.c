@@ -1,6 +1,7 @@
 /* Pty creation inside the container and fd passing over the console socket. */
 #include "runtime/tty.h"
 #include "common/cleanup.h"
+#include "common/unixsock.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,15 +15,11 @@
 
 int rt_tty_connect(const char *path, struct berr **err)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return berr_set(err, ENAMETOOLONG, "console socket path %s is too long", path);
-    strcpy(addr.sun_path, path);
     _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return berr_sys(err, "console socket");
-    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        return berr_sys(err, "connect to console socket %s", path);
+    if (unix_connect(fd, path, err) < 0)
+        return berr_wrap(err, "console socket");
     return steal_fd(&fd);
 }
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from helpers import REPO, Result, mounts_under
 
-BERTH = os.environ.get("BERTH_CLI", str(REPO / "build/src/cli/berth"))
+BUILD = Path(os.environ.get("BERTH_BUILD", REPO / "build"))
+BERTH = os.environ.get("BERTH_CLI", str(BUILD / "src/cli/berth"))
 DEFAULT_TIMEOUT = 120
 
 
@@ -33,6 +34,59 @@ class Berth:
 
     def popen(self, *args, **kw):
         return subprocess.Popen(self.argv(*args), env=self.env, **kw)
+
+    def pty(self, *args, script=(), timeout=30, size=None):
+        """Runs berth on a new pseudo-terminal (of size (rows, cols) if given): script is
+        (expected, reply) pairs, each reply typed once its expected bytes have appeared in the
+        output; a reply (rows, cols) resizes the terminal instead. Returns (rc, output); a run
+        past timeout is killed (rc -9)."""
+        import fcntl
+        import pty
+        import select
+        import struct
+        import termios
+        import time
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                if size:
+                    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+                os.execve(BERTH, self.argv(*args), self.env)
+            finally:
+                os._exit(127)
+        out, step = b"", 0
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if step < len(script) and script[step][0] in out:
+                    time.sleep(0.2)
+                    reply = script[step][1]
+                    if isinstance(reply, tuple):
+                        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", *reply, 0, 0))
+                    else:
+                        os.write(fd, reply)
+                    step += 1
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    continue
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                out += data
+            else:
+                os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+        return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+    def container_env(self, sock):
+        """This Berth pointed at a daemon's socket (BERTH_HOST)."""
+        self.env["BERTH_HOST"] = f"unix://{sock}"
+        return self
 
     def ok(self, *args, **kw):
         r = self(*args, **kw)

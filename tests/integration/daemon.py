@@ -186,3 +186,20 @@ class Daemon:
         else:
             self.berth("load", "-i", path)
         path.unlink()
+
+
+def unique_name(prefix="bt-"):
+    """A container or image name no other test uses."""
+    import uuid
+    return prefix + uuid.uuid4().hex[:10]
+
+
+def poll_until(pred, timeout=10.0, step=0.05):
+    """pred()'s first truthy value within timeout, else its last value (for the assert)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()

@@ -7,25 +7,15 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from daemon import DOCKER, Daemon, EXTERNAL
+from daemon import DOCKER, EXTERNAL, poll_until as wait_for, unique_name
 
 
 def name():
-    return "bt-" + uuid.uuid4().hex[:10]
+    return unique_name("bt-")
 
-
-def wait_for(pred, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def test_ping_and_version(daemon):
