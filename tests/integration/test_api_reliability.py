@@ -170,8 +170,10 @@ def test_concurrent_run_and_remove_leave_nothing(fresh):
         list((d.exec_root / "containers").iterdir()) == []
     # berthd itself: fds exactly back, RSS within allocator noise of the warm baseline
     assert fd_count(pid) == base_fds, sorted(os.listdir(f"/proc/{pid}/fd"))
-    grown = rss_kb(pid) - base_rss
-    assert grown < 2048, f"berthd RSS grew by {grown} kB over {ROUNDS} rounds"
+    # (not under ASan, whose allocator holds freed memory in quarantine by design)
+    if "libasan" not in Path(f"/proc/{pid}/maps").read_text():
+        grown = rss_kb(pid) - base_rss
+        assert grown < 2048, f"berthd RSS grew by {grown} kB over {ROUNDS} rounds"
 
 
 def _environ_has(p, ids):
