@@ -370,7 +370,7 @@ def main():
         keys += [k for k in r if k not in keys]
     ref = results.get("berth", {})
     print(f"{'metric (median; s unless named)':<34}" + "".join(f"{n:>12}" for n in names) +
-          "".join(f"{'berth/' + n:>14}" for n in names if n != "berth"))
+          "".join(f" {'berth/' + n:>16}" for n in names if n != "berth"))
     for k in keys:
         row = f"{k:<34}"
         for n in names:
@@ -380,7 +380,7 @@ def main():
             if n == "berth":
                 continue
             v, b = results[n].get(k), ref.get(k)
-            row += f"{b / v:>14.2f}" if v and b else f"{'-':>14}"
+            row += f" {b / v:>16.2f}" if v and b else f" {'-':>16}"
         print(row)
 
 
