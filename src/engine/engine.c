@@ -407,7 +407,16 @@ void eng_close(struct eng *e)
     }
     if (e->watcher)
         pthread_join(e->watcher, NULL);
-    /* Containers keep running: their monitors outlive us, and the next start re-adopts them. */
+    /* Containers keep running: their monitors outlive us, and the next start re-adopts them.
+     * The watcher's references to the monitors it still watched go with it. */
+    for (size_t i = 0; i < e->n; i++) {
+        struct ctr *c = e->ctrs[i];
+        if (c->monitor_pidfd >= 0) {
+            close(c->monitor_pidfd);
+            c->monitor_pidfd = -1;
+            ctr_unref(e, c);
+        }
+    }
     for (size_t i = 0; i < e->n; i++)
         ctr_unref(e, e->ctrs[i]);
     free(e->ctrs);
