@@ -12,38 +12,10 @@
 #include "api/h_containers.h"
 #include "api/util.h"
 #include "common/cleanup.h"
+#include "common/detachkeys.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "engine/engine.h"
-
-/* Docker's detach key syntax: comma-separated "ctrl-X" or single characters. Returns the
- * number of keys (0: none, -1: invalid). */
-int api_parse_detach_keys(const char *spec, unsigned char keys[16])
-{
-    if (spec == NULL)
-        spec = "ctrl-p,ctrl-q";
-    int n = 0;
-    _cleanup_free_ char *copy = xstrdup(spec);
-    char *save = NULL;
-    for (char *k = strtok_r(copy, ",", &save); k != NULL; k = strtok_r(NULL, ",", &save)) {
-        if (n == 16)
-            return -1;
-        if (strncmp(k, "ctrl-", 5) == 0 && k[5] != '\0' && k[6] == '\0') {
-            char c = k[5];
-            if (c >= 'a' && c <= 'z')
-                keys[n++] = (unsigned char)(c - 'a' + 1);
-            else if (c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' || c == '_')
-                keys[n++] = (unsigned char)(c & 0x1f);
-            else
-                return -1;
-        } else if (strlen(k) == 1) {
-            keys[n++] = (unsigned char)k[0];
-        } else {
-            return -1;
-        }
-    }
-    return n;
-}
 
 static int send_frame(int fd, int type, const void *buf, size_t len)
 {
@@ -98,9 +70,9 @@ void api_pump_session(int client, const void *extra, size_t extra_len, int mon, 
                       bool out, bool err, const char *detach_keys)
 {
     struct pump p = {.client = client, .mon = mon, .tty = tty, .in = in, .out = out, .err = err};
-    p.det.n = api_parse_detach_keys(detach_keys, p.det.keys);
+    p.det.n = detach_keys_parse(detach_keys, p.det.keys);
     if (p.det.n < 0)
-        p.det.n = api_parse_detach_keys(NULL, p.det.keys);
+        p.det.n = detach_keys_parse(NULL, p.det.keys);
     if (in && extra_len > 0 && forward_input(&p, extra, extra_len) < 0)
         return;
     bool client_open = in;
@@ -243,8 +215,8 @@ void api_container_attach(struct api_req *r)
     c->logs = api_query_bool(r, "logs", false);
     c->stream = api_query_bool(r, "stream", false);
     const char *dk = api_query(r, "detachKeys");
-    unsigned char keys[16];
-    if (dk != NULL && api_parse_detach_keys(dk, keys) < 0) {
+    unsigned char keys[DETACH_KEYS_MAX];
+    if (dk != NULL && detach_keys_parse(dk, keys) < 0) {
         attach_free(c);
         api_reply_error(r, 400, "Invalid detach keys (%s) provided", dk);
         return;

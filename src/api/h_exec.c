@@ -12,6 +12,7 @@
 #include "api/h_containers.h"
 #include "api/util.h"
 #include "common/cleanup.h"
+#include "common/detachkeys.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "engine/engine.h"
@@ -61,9 +62,9 @@ static void exec_pump(int client, const void *extra, size_t extra_len, void *p)
     struct exec_session *s = p;
     struct eng_exec_io *io = &s->io;
     struct api_detach det = {0};
-    det.n = api_parse_detach_keys(s->detach_keys, det.keys);
+    det.n = detach_keys_parse(s->detach_keys, det.keys);
     if (det.n < 0)
-        det.n = api_parse_detach_keys(NULL, det.keys);
+        det.n = detach_keys_parse(NULL, det.keys);
     int in_fd = io->tty ? io->pty : io->in;
     bool client_open = in_fd >= 0;
     if (client_open && extra_len > 0)

@@ -12,6 +12,7 @@
 #include "cli/container.h"
 #include "cli/session.h"
 #include "common/cleanup.h"
+#include "common/detachkeys.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -59,8 +60,8 @@ static int run_exec(struct cli *cli, int argc, char **argv)
     bool detach = cli_bool(cli, "detach"), tty = cli_bool(cli, "tty");
     bool in = cli_bool(cli, "interactive") && !detach;
     const char *keys = cli_string(cli, "detach-keys");
-    unsigned char k[16];
-    if (*keys && cli_parse_detach_keys(keys, k) < 0) {
+    unsigned char k[DETACH_KEYS_MAX];
+    if (*keys && detach_keys_parse(keys, k) < 0) {
         fprintf(cli->err, "invalid detach keys (%s): unknown character or too many\n", keys);
         return 1;
     }

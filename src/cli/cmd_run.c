@@ -13,6 +13,7 @@
 #include "cli/run_opts.h"
 #include "cli/session.h"
 #include "common/cleanup.h"
+#include "common/detachkeys.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
@@ -129,8 +130,8 @@ static char *attach_path(const char *id, bool in, bool out, bool errs, const cha
 
 static int check_detach_keys(const char *keys, struct berr **err)
 {
-    unsigned char k[16];
-    if (keys && *keys && cli_parse_detach_keys(keys, k) < 0)
+    unsigned char k[DETACH_KEYS_MAX];
+    if (keys && *keys && detach_keys_parse(keys, k) < 0)
         return berr_code(err, EINVAL, "invalid detach keys (%s): unknown character or too many",
                          keys);
     return 0;

@@ -14,6 +14,7 @@
 
 #include "cli/session.h"
 #include "common/cleanup.h"
+#include "common/detachkeys.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 
@@ -153,36 +154,9 @@ void cli_session_resize(struct cli_api *api, const char *id, const char *exec_id
 
 /* ---- detach keys ---- */
 
-int cli_parse_detach_keys(const char *spec, unsigned char keys[16])
-{
-    if (spec == NULL || *spec == '\0')
-        spec = "ctrl-p,ctrl-q";
-    int n = 0;
-    _cleanup_free_ char *copy = xstrdup(spec);
-    char *save = NULL;
-    for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-        if (n == 16)
-            return -1;
-        if (strncmp(k, "ctrl-", 5) == 0 && k[5] != '\0' && k[6] == '\0') {
-            char c = k[5];
-            if (c >= 'a' && c <= 'z')
-                keys[n++] = (unsigned char)(c - 'a' + 1);
-            else if (c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' || c == '_')
-                keys[n++] = (unsigned char)(c & 0x1f);
-            else
-                return -1;
-        } else if (strlen(k) == 1) {
-            keys[n++] = (unsigned char)k[0];
-        } else {
-            return -1;
-        }
-    }
-    return n;
-}
-
 /* The keys go on to the daemon, which detaches; this only notices that they were typed. */
 struct detach_watch {
-    unsigned char keys[16];
+    unsigned char keys[DETACH_KEYS_MAX];
     int n, matched;
     bool seen;
 };
@@ -338,9 +312,9 @@ int cli_session_run(struct cli *cli, struct cli_conn *conn, const struct cli_ses
     p.dm.tty = s->tty;
     p.dm.out = s->out;
     p.dm.err = s->err;
-    p.dw.n = cli_parse_detach_keys(s->detach_keys, p.dw.keys);
+    p.dw.n = detach_keys_parse(s->detach_keys, p.dw.keys);
     if (p.dw.n < 0)
-        p.dw.n = cli_parse_detach_keys(NULL, p.dw.keys);
+        p.dw.n = detach_keys_parse(NULL, p.dw.keys);
     int fl = fcntl(p.fd, F_GETFL);
     if (fl >= 0)
         fcntl(p.fd, F_SETFL, fl | O_NONBLOCK);

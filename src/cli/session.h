@@ -23,8 +23,6 @@ struct cli_session {
     struct cli_conn *wait;
 };
 
-/* Docker's detach key syntax ("ctrl-p,ctrl-q", "a,ctrl-[") into keys: the count, or -1. */
-int cli_parse_detach_keys(const char *spec, unsigned char keys[16]);
 
 /* Runs until the stream's output ends, or the user detaches (tty). Returns 0, 1 when the user
  * detached, -1 with err. The terminal is restored on every path, also at exit() and on the
