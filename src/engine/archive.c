@@ -416,7 +416,8 @@ static int cmp_mount_depth(const void *a, const void *b)
  * sees it. */
 static void canonical_mounts(struct view *v)
 {
-    qsort(v->m, v->n, sizeof(*v->m), cmp_mount_depth);
+    if (v->n > 1)
+        qsort(v->m, v->n, sizeof(*v->m), cmp_mount_depth);
     size_t total = v->n, kept = 0;
     struct walk w;
     walk_init(&w, v);

@@ -417,7 +417,8 @@ static int walk_devices(const char *dir, const char *container_dir, bool skip_sp
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), strcmp_ptr);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), strcmp_ptr);
     int ret = 0;
     for (size_t i = 0; i < n && ret == 0; i++) {
         _cleanup_free_ char *host = xasprintf("%s/%s", dir, names[i]);

@@ -145,8 +145,33 @@ class Daemon:
         for base in (self.dir, self.exec_root):
             for m in sorted((m[0] for m in mounts_under(str(base))), key=len, reverse=True):
                 subprocess.run(["umount", "-l", m], capture_output=True)
+        report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(self.exec_root, ignore_errors=True)
+        if report:
+            raise AssertionError(f"berthd's log holds a sanitizer report:\n{report}")
+
+    SANITIZER_MARKS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
+
+    def sanitizer_report(self):
+        """The part of berthd's log from its first sanitizer report on (UBSan writes to stderr
+        in the ASan build whatever UBSAN_OPTIONS says), or None."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return None
+        at = min((i for i in (text.find(m) for m in self.SANITIZER_MARKS) if i >= 0),
+                 default=-1)
+        if at < 0:
+            return None
+        return text[max(0, text.rfind("\n", 0, at)):][:6000]
+
+    def postmortem(self):
+        """When berthd has died under a test: its exit status and the end of its log."""
+        if self.external or self.proc is None or self.proc.poll() is None:
+            return ""
+        return (f"\nberthd exited with {self.proc.returncode}; the end of its log:\n"
+                + self.log.read_text(errors="replace")[-4000:])
 
     # ---- clients ----
     def docker(self, *args, input=None, check=True, timeout=60):
@@ -155,7 +180,8 @@ class Daemon:
                            timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError(f"docker {' '.join(map(str, args))} failed "
-                                 f"({p.returncode}):\n{p.stdout}\n{p.stderr}")
+                                 f"({p.returncode}):\n{p.stdout}\n{p.stderr}"
+                                 + self.postmortem())
         return p
 
     def berth(self, *args, input=None, check=True, timeout=60):
