@@ -26,5 +26,7 @@ int write_all(int fd, const void *buf, size_t len);
 ssize_t read_all(int fd, void *buf, size_t len);
 /* Mark every fd >= from close-on-exec. */
 int cloexec_from(int from);
+/* Whether path is the root of a mount (statx's attribute, else a device change at ".."). */
+bool is_mount_root(const char *path);
 /* Remove a directory tree (no symlink following). Missing is fine. */
 int rm_rf_at(int dirfd, const char *path, struct berr **err);

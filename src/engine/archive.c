@@ -346,19 +346,6 @@ static char *res_path(const struct walk *w, const struct res *r)
     return go_clean(joined);
 }
 
-static bool is_mount_root(const char *path)
-{
-    _cleanup_close_ int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    struct statx sx;
-    if (fd < 0)
-        return false;
-    if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) == 0 &&
-        (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-        return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-    struct stat a, b;
-    return fstat(fd, &a) == 0 && fstatat(fd, "..", &b, 0) == 0 && a.st_dev != b.st_dev;
-}
-
 static void view_close(struct view *v)
 {
     for (size_t i = 0; i < v->n; i++) {

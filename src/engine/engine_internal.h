@@ -60,6 +60,9 @@ void eng_event(struct eng *e, struct ctr *c, const char *action, json_t *extra_a
 
 /* runtime.c: running berth-runc; returns its exit status or -1 with err holding its message. */
 int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...);
+/* `delete --force` of whatever the runtime still holds of container id (nothing to do, and no
+ * process spawned, when it holds nothing). */
+void eng_runtime_forget(struct eng *e, const char *id);
 int eng_watch_monitor(struct eng *e, struct ctr *c, struct berr **err);
 void *eng_watcher_main(void *arg);
 /* Records an ended run (from the monitor's exit.json) and applies the restart policy. Called

@@ -179,7 +179,7 @@ void eng_handle_exit_locked(struct eng *e, struct ctr *c)
     } else {
         /* no report: the monitor was killed, or the machine rebooted; the runtime may still
          * hold the container */
-        eng_runtime(e, NULL, "delete", "--force", c->id, NULL);
+        eng_runtime_forget(e, c->id);
     }
     eng_unmount_rootfs(e, c);
 
@@ -507,7 +507,7 @@ int eng_remove_locked(struct eng *e, struct ctr *c, bool volumes, struct berr **
     ctr_set_status(c, "removing");
     pthread_mutex_unlock(&e->mu);
     ctr_save(e, c, NULL);
-    eng_runtime(e, NULL, "delete", "--force", c->id, NULL);
+    eng_runtime_forget(e, c->id);
     eng_unmount_rootfs(e, c);
     if (vol_release_container(e->volumes, c->id, volumes, err) < 0)
         return -1;

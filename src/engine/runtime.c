@@ -20,6 +20,16 @@
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
 
+void eng_runtime_forget(struct eng *e, const char *id)
+{
+    /* runc, crun and berth-runc all keep a container's state in <root>/<id>: with none there
+     * is nothing to delete, and a process spawn is saved on every start and removal */
+    _cleanup_free_ char *state = xasprintf("%s/%s", e->runtime_root, id);
+    if (access(state, F_OK) < 0 && errno == ENOENT)
+        return;
+    eng_runtime(e, NULL, "delete", "--force", id, NULL);
+}
+
 /* Runs `runtime --root R ARGS...`; 0 when it exits 0, else -1 with its last stderr line. */
 int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...)
 {

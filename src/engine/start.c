@@ -37,10 +37,10 @@ int eng_mount_rootfs(struct eng *e, struct ctr *c, struct berr **err)
     _cleanup_free_ char *chain =
         xstrdup(json_string_value(json_object_get(json_object_get(c->rec, "Berth"), "ChainID")));
     pthread_mutex_unlock(&e->mu);
-    /* whatever is mounted there (a mount kept since create, or one a crash left) goes first,
-     * so that exactly one fresh mount is under the container */
-    while (umount2(rootfs, MNT_DETACH) == 0) {
-    }
+    /* the mount create made (or one a daemon crash left, of the same layers and upper dir)
+     * is the container's root filesystem already: mounting again costs a fork and a mount */
+    if (is_mount_root(rootfs))
+        return 0;
     return img_snap_mount_rw(e->snap, *chain != '\0' ? chain : NULL, upper, work, rootfs, err);
 }
 
@@ -329,7 +329,7 @@ int eng_start_locked(struct eng *e, struct ctr *c, struct berr **err)
     bool created = false;
 
     /* leftovers of an earlier run: a stale runtime state and monitor directory */
-    eng_runtime(e, NULL, "delete", "--force", c->id, NULL);
+    eng_runtime_forget(e, c->id);
     rm_rf_at(AT_FDCWD, mdir, NULL);
     if (mkdir_p(mdir, 0700, err) < 0)
         goto fail;
@@ -433,7 +433,7 @@ fail:
         c->monitor_ready = false;
         pthread_cond_broadcast(&e->changed);
         pthread_mutex_unlock(&e->mu);
-        eng_runtime(e, NULL, "delete", "--force", c->id, NULL);
+        eng_runtime_forget(e, c->id);
     } else {
         eng_unmount_rootfs(e, c);
     }

@@ -233,7 +233,8 @@ static int exec_prepare(const struct rt_exec_opts *o, struct exec_job *j, struct
         return berr_set(err, EINVAL, "cannot exec in container \"%s\": it is %s", o->id,
                         rt_status_name(s));
     if (j->spec->seccomp) {
-        j->seccomp = rt_seccomp_compile(j->spec->seccomp, "container config", err);
+        _cleanup_close_ int cache = rt_state_cache_dir(o->root);
+        j->seccomp = rt_seccomp_compile_cached(j->spec->seccomp, "container config", cache, err);
         if (j->seccomp == NULL)
             return -1;
     }

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #define STATE_FILE "state.json"
-#define STATE_MAX (8u << 20)
+#define STATE_MAX  (8u << 20)
 
 int rt_state_check_id(const char *id, struct berr **err)
 {
@@ -278,6 +278,26 @@ json_t *rt_state_json(const struct rt_state *st, enum rt_status status)
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int rt_state_cache_dir(const char *root)
+{
+    _cleanup_close_ int rootfd = open_root(root, true, NULL);
+    if (rootfd < 0)
+        return -1;
+    if (mkdirat(rootfd, ".cache", 0700) < 0 && errno != EEXIST)
+        return -1;
+    int fd = openat(rootfd, ".cache", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    /* What is read from here ends up in containers (compiled seccomp filters): a directory
+     * anyone else could write to, or one another user made, is not used. */
+    struct stat st;
+    if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int rt_state_list(const char *root, char ***ids, struct berr **err)

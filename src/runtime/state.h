@@ -52,6 +52,10 @@ unsigned long long rt_pid_start_time(pid_t pid, char *state_char);
 
 /* The state document the spec defines (and hooks read on stdin). */
 json_t *rt_state_json(const struct rt_state *st, enum rt_status status);
+/* A private directory under root for the runtime's caches (.cache, 0700, ours alone), as an
+ * O_DIRECTORY fd made on first use; -1 when it cannot be had (callers then work uncached).
+ * Its leading dot keeps it out of rt_state_list. */
+int rt_state_cache_dir(const char *root);
 /* Ids of all containers under root (sorted). */
 int rt_state_list(const char *root, char ***ids, struct berr **err);
 

@@ -314,7 +314,8 @@ class Runtime:
     def known_ids(self):
         ids = set()
         if self.root.is_dir():
-            ids.update(p.name for p in self.root.iterdir() if p.is_dir())
+            ids.update(p.name for p in self.root.iterdir()
+                       if p.is_dir() and not p.name.startswith("."))
         r = self("list", "-q", timeout=10)
         if r.rc == 0:
             ids.update(r.out.split())

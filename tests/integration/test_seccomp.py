@@ -159,3 +159,25 @@ def test_unknown_operator_fails(rt, bundle, cid):
         {"names": ["umask"], "action": "SCMP_ACT_ERRNO",
          "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"}]}])
     rt.fails("run", "--bundle", bundle, cid)
+
+
+@pytest.mark.known_failure(["runc", "crun"], "the compiled-filter cache is berth-runc's")
+def test_compiled_filter_cache(rt, bundle, cid):
+    """A profile is compiled once per runtime root and kept in <root>/.cache; a damaged cache
+    file is never loaded (it is compiled again), and the cache directory is private."""
+    bundle.linux["seccomp"] = profile(syscalls=[{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}])
+    assert probe(rt, bundle, cid, "mkdir")["mkdir"]["errno"] == errno.EPERM
+    cache = rt.root / ".cache"
+    assert cache.stat().st_mode & 0o777 == 0o700
+    files = list(cache.glob("seccomp-*.bpf"))
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    rt("delete", "--force", cid)
+
+    # the BPF sits at the end of the file: change its last instruction's operand; the
+    # checksum no longer matches, so the profile is compiled afresh
+    data = bytearray(files[0].read_bytes())
+    data[-1] ^= 0x01
+    files[0].write_bytes(bytes(data))
+    res = probe(rt, bundle, cid, "mkdir", "getcwd")
+    assert res["mkdir"]["errno"] == errno.EPERM and res["getcwd"]["ok"] is True
+    assert files[0].read_bytes() != bytes(data)

@@ -1,0 +1,158 @@
+/* berthd's late-bound libraries (src/daemon/lazylibs.c): every function it wraps can be bound
+ * from the sonames it names, the variadic curl wrappers pass each kind of argument through, a
+ * digest and a tar round trip work through the wrappers, and berthd itself does not link the
+ * three libraries (so they really are loaded late). This program is linked like berthd: with
+ * the wrappers and without the libraries. */
+#define CURL_DISABLE_TYPECHECK 1
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "daemon/lazylibs.h"
+
+static void all_functions_bind(void **state)
+{
+    (void)state;
+    char missing[1024];
+    int n = lazylibs_check(missing, sizeof(missing));
+    if (n != 0)
+        fail_msg("%d functions cannot be bound: %s", n, missing);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+static void curl_variadic_arguments(void **state)
+{
+    (void)state;
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    /* a string, a long, a function pointer and an off_t option */
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_URL, "http://127.0.0.1:1/x?y"), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard), CURLE_OK);
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)1 << 20),
+                     CURLE_OK);
+    /* a long out of range is refused: the value arrived as the long it is */
+    assert_int_equal(curl_easy_setopt(c, CURLOPT_HTTP_VERSION, 999L), CURLE_UNSUPPORTED_PROTOCOL);
+    char *url = NULL;
+    assert_int_equal(curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &url), CURLE_OK);
+    assert_string_equal(url, "http://127.0.0.1:1/x?y");
+    long code = -1;
+    assert_int_equal(curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code), CURLE_OK);
+    assert_int_equal(code, 0);
+    curl_easy_cleanup(c);
+
+    CURLSH *sh = curl_share_init();
+    assert_non_null(sh);
+    assert_int_equal(curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS), CURLSHE_OK);
+    assert_int_equal(curl_share_setopt(sh, CURLSHOPT_USERDATA, sh), CURLSHE_OK);
+    assert_int_equal(curl_share_setopt(sh, CURLSHOPT_SHARE, 9999), CURLSHE_BAD_OPTION);
+    curl_share_cleanup(sh);
+}
+
+static void digest_through_wrappers(void **state)
+{
+    (void)state;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    assert_non_null(ctx);
+    assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+    assert_int_equal(EVP_DigestUpdate(ctx, "abc", 3), 1);
+    assert_int_equal(EVP_DigestFinal_ex(ctx, md, &len), 1);
+    EVP_MD_CTX_free(ctx);
+    assert_int_equal(len, 32);
+    static const unsigned char want[4] = {0xba, 0x78, 0x16, 0xbf};
+    assert_memory_equal(md, want, sizeof(want));
+}
+
+static void tar_round_trip(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    struct archive *w = archive_write_new();
+    assert_int_equal(archive_write_set_format_pax_restricted(w), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_fd(w, fileno(f)), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new();
+    archive_entry_set_pathname(e, "dir/file");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0640);
+    archive_entry_set_size(e, 5);
+    assert_int_equal(archive_write_header(w, e), ARCHIVE_OK);
+    assert_int_equal(archive_write_data(w, "hello", 5), 5);
+    archive_entry_free(e);
+    assert_int_equal(archive_write_close(w), ARCHIVE_OK);
+    archive_write_free(w);
+
+    assert_int_equal(lseek(fileno(f), 0, SEEK_SET), 0);
+    struct archive *r = archive_read_new();
+    archive_read_support_format_tar(r);
+    assert_int_equal(archive_read_open_fd(r, fileno(f), 10240), ARCHIVE_OK);
+    assert_int_equal(archive_read_next_header(r, &e), ARCHIVE_OK);
+    assert_string_equal(archive_entry_pathname(e), "dir/file");
+    assert_int_equal(archive_entry_perm(e), 0640);
+    char buf[16];
+    assert_int_equal(archive_read_data(r, buf, sizeof(buf)), 5);
+    assert_memory_equal(buf, "hello", 5);
+    /* the formatted-message wrapper */
+    archive_set_error(r, 42, "bad %s %d", "thing", 7);
+    assert_int_equal(archive_errno(r), 42);
+    assert_string_equal(archive_error_string(r), "bad thing 7");
+    archive_read_free(r);
+    fclose(f);
+}
+
+/* The libraries must not be among berthd's (nor this program's) dependencies. */
+static void not_linked(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/proc/self/exe", getenv("BERTHD")};
+    for (size_t i = 0; i < 2; i++) {
+        if (paths[i] == NULL)
+            continue;
+        char cmd[4096];
+        snprintf(cmd, sizeof(cmd), "readelf -d '%s'", paths[i]);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        char line[512];
+        int needed = 0;
+        while (fgets(line, sizeof(line), p)) {
+            if (strstr(line, "(NEEDED)") == NULL)
+                continue;
+            needed++;
+            if (strstr(line, "libarchive") || strstr(line, "libcurl") || strstr(line, "libcrypto"))
+                fail_msg("%s links %s", paths[i], line);
+        }
+        assert_int_equal(pclose(p), 0);
+        assert_true(needed > 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(not_linked),
+        cmocka_unit_test(all_functions_bind),
+        cmocka_unit_test(curl_variadic_arguments),
+        cmocka_unit_test(digest_through_wrappers),
+        cmocka_unit_test(tar_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
