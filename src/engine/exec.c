@@ -43,6 +43,23 @@ static struct eng_exec *exec_find(struct eng *e, const char *id)
     return NULL;
 }
 
+/* Docker's event action for an exec: "exec_start: sh -c date". */
+static char *exec_action(const char *verb, json_t *cmd)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        abort();
+    fprintf(f, "%s:", verb);
+    size_t i;
+    json_t *x;
+    json_array_foreach(cmd, i, x) fprintf(f, " %s", json_string_value(x));
+    if (fclose(f) != 0)
+        abort();
+    return buf;
+}
+
 int eng_exec_create(struct eng *e, const char *ref, json_t *body, char *id_out, struct berr **err)
 {
     json_t *cmd = json_object_get(body, "Cmd");
@@ -88,17 +105,7 @@ int eng_exec_create(struct eng *e, const char *ref, json_t *body, char *id_out, 
     }
     pthread_mutex_unlock(&e->mu);
     if (rc == 0) {
-        _cleanup_free_ char *args = NULL;
-        size_t len = 0;
-        json_array_foreach(cmd, i, x) len += strlen(json_string_value(x)) + 1;
-        args = xcalloc(1, len + 1);
-        json_array_foreach(cmd, i, x)
-        {
-            if (i > 0)
-                strcat(args, " ");
-            strcat(args, json_string_value(x));
-        }
-        _cleanup_free_ char *action = xasprintf("exec_create: %s", args);
+        _cleanup_free_ char *action = exec_action("exec_create", cmd);
         eng_event(e, c, action, json_pack("{s:s}", "execID", id_out));
     }
     ctr_unref(e, c);
@@ -312,7 +319,15 @@ int eng_exec_start(struct eng *e, const char *exec_id, bool detach, struct eng_e
     ex->running = true;
     ex->pid = pid;
     ex->pty_master = io->pty >= 0 ? dup(io->pty) : -1;
+    _cleanup_free_ char *action = exec_action("exec_start", json_object_get(ex->config, "Cmd"));
+    char ctr_id[65];
+    memcpy(ctr_id, ex->ctr_id, sizeof(ctr_id));
     pthread_mutex_unlock(&e->mu);
+    struct ctr *c = eng_get(e, ctr_id, NULL);
+    if (c != NULL) {
+        eng_event(e, c, action, json_pack("{s:s}", "execID", exec_id));
+        ctr_unref(e, c);
+    }
     return 0;
 }
 

@@ -71,6 +71,27 @@ def test_detached_logs_exec_stop_rm(daemon):
     assert daemon.docker("inspect", n, check=False).returncode != 0
 
 
+def test_exec_events(daemon):
+    """exec_create, exec_start and exec_die, with Docker's action text and attributes."""
+    n = name()
+    since = time.time() - 1
+    daemon.docker("run", "-d", "--name", n, "busybox", "sleep", "100")
+    try:
+        daemon.docker("exec", n, "sh", "-c", "exit 3", check=False)
+        until = time.time() + 0.3
+        out = daemon.docker("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                            "--filter", f"container={n}", "--format", "{{json .}}").stdout
+        evs = [json.loads(line) for line in out.splitlines()]
+        execs = [e for e in evs if e["Action"].startswith("exec_")]
+        assert [e["Action"] for e in execs] == \
+            ["exec_create: sh -c exit 3", "exec_start: sh -c exit 3", "exec_die"]
+        ids = {e["Actor"]["Attributes"]["execID"] for e in execs}
+        assert len(ids) == 1
+        assert execs[2]["Actor"]["Attributes"]["exitCode"] == "3"
+    finally:
+        daemon.docker("rm", "-f", n)
+
+
 def test_sigterm_stop_exit_code(daemon):
     n = name()
     daemon.docker("run", "-d", "--name", n, "busybox", "sh", "-c",
