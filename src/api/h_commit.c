@@ -13,10 +13,16 @@ static void changes(struct api_req *r)
 {
     _cleanup_berr_ struct berr *err = NULL;
     json_t *out = eng_changes(api_daemon(r)->engine, api_param(r, "id"), &err);
-    if (out == NULL)
+    if (out == NULL) {
         api_reply_berr(r, err);
-    else
-        api_reply_json(r, 200, out);
+        return;
+    }
+    /* Docker's change list is a Go slice, so no changes is null, not [] */
+    if (json_array_size(out) == 0) {
+        json_decref(out);
+        out = json_null();
+    }
+    api_reply_json(r, 200, out);
 }
 
 static void commit(struct api_req *r)
