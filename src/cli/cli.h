@@ -88,3 +88,11 @@ extern const struct cli_command cli_cmd_run, cli_cmd_create, cli_cmd_start, cli_
     cli_cmd_stop, cli_cmd_restart, cli_cmd_kill, cli_cmd_pause, cli_cmd_unpause, cli_cmd_rm,
     cli_cmd_wait, cli_cmd_rename, cli_cmd_container_prune, cli_cmd_port, cli_cmd_ps, cli_cmd_logs,
     cli_cmd_exec, cli_cmd_inspect, cli_cmd_container_inspect;
+/* More container commands over the API: cmd_stats.c (top, stats, update), cmd_cp.c (cp,
+ * export), cmd_commit.c (diff, commit). */
+extern const struct cli_command cli_cmd_top, cli_cmd_stats, cli_cmd_update, cli_cmd_cp,
+    cli_cmd_export, cli_cmd_diff, cli_cmd_commit;
+/* Volumes and the system over the API: cmd_volume.c ("volume create/ls/inspect/rm/prune"),
+ * cmd_events.c (events, "system events"), cmd_info.c (info, "system info"). */
+extern const struct cli_command cli_cmd_volume_create, cli_cmd_volume_ls, cli_cmd_volume_inspect,
+    cli_cmd_volume_rm, cli_cmd_volume_prune, cli_cmd_events, cli_cmd_info;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/rows.h"
 #include "cli/common.h"
 #include "cli/container.h"
 #include "cli/format.h"
@@ -298,26 +299,10 @@ const struct cli_command cli_cmd_rename = {
 
 /* ---- port ---- */
 
-/* Natural order, as docker sorts port lines: digit runs compare as numbers. */
-static int natural_cmp(const void *a, const void *b)
+/* docker sorts port lines in natural order */
+static int by_natural(const void *a, const void *b)
 {
-    const char *x = *(char *const *)a, *y = *(char *const *)b;
-    while (*x && *y) {
-        if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
-            char *ex, *ey;
-            unsigned long long nx = strtoull(x, &ex, 10), ny = strtoull(y, &ey, 10);
-            if (nx != ny)
-                return nx < ny ? -1 : 1;
-            x = ex;
-            y = ey;
-            continue;
-        }
-        if (*x != *y)
-            return (unsigned char)*x - (unsigned char)*y;
-        x++;
-        y++;
-    }
-    return (unsigned char)*x - (unsigned char)*y;
+    return cli_natural_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 static char *host_port(json_t *binding)
@@ -373,7 +358,7 @@ static int run_port(struct cli *cli, int argc, char **argv)
             }
         }
     }
-    qsort(lines, strv_length(lines), sizeof(char *), natural_cmp);
+    qsort(lines, strv_length(lines), sizeof(char *), by_natural);
     for (size_t i = 0; lines[i]; i++)
         fprintf(cli->out, "%s\n", lines[i]);
     return 0;

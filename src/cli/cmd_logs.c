@@ -8,34 +8,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/rows.h"
 #include "cli/common.h"
 #include "cli/container.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/human.h"
 #include "common/xalloc.h"
-
-/* docker's GetTimestamp: "10m" is that long ago, an RFC 3339 time or a date is converted, and
- * anything else (a unix time) is passed as it is. */
-static char *timestamp_arg(const char *v)
-{
-    int64_t ns;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    if (cli_parse_duration(v, &ns) == 0) {
-        int64_t t = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec - ns;
-        return xasprintf("%lld.%09lld", (long long)(t / 1000000000LL),
-                         (long long)(t % 1000000000LL));
-    }
-    struct timespec ts;
-    if (human_parse_time(v, &ts, NULL) == 0)
-        return xasprintf("%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
-    struct tm tm = {0};
-    const char *end = strptime(v, "%Y-%m-%d", &tm);
-    if (end && *end == '\0')
-        return xasprintf("%lld", (long long)timegm(&tm));
-    return xstrdup(v);
-}
 
 struct logs_out {
     bool raw;
@@ -95,8 +74,15 @@ static int run_logs(struct cli *cli, int argc, char **argv)
     const char *id = json_string_value(json_object_get(info, "Id"));
     bool tty = json_is_true(json_object_get(json_object_get(info, "Config"), "Tty"));
     const char *since = cli_string(cli, "since"), *until = cli_string(cli, "until");
-    _cleanup_free_ char *s = *since ? timestamp_arg(since) : NULL;
-    _cleanup_free_ char *u = *until ? timestamp_arg(until) : NULL;
+    _cleanup_free_ char *s = NULL, *u = NULL;
+    if (*since && (s = cli_timestamp_arg(since, &err)) == NULL) {
+        berr_wrap(&err, "invalid value for \"since\"");
+        return cli_fail(cli, err);
+    }
+    if (*until && (u = cli_timestamp_arg(until, &err)) == NULL) {
+        berr_wrap(&err, "invalid value for \"until\"");
+        return cli_fail(cli, err);
+    }
     _cleanup_free_ char *es = cli_api_escape(s ? s : ""), *eu = cli_api_escape(u ? u : "");
     _cleanup_free_ char *et = cli_api_escape(cli_string(cli, "tail"));
     _cleanup_free_ char *suffix =

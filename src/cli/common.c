@@ -100,3 +100,15 @@ int cli_parse_duration(const char *s, int64_t *nanos)
     *nanos = (int64_t)total;
     return 0;
 }
+
+const char *cli_go_arch(const char *machine)
+{
+    static const char *const names[][2] = {
+        {"x86_64", "amd64"}, {"aarch64", "arm64"},   {"i686", "386"},    {"i386", "386"},
+        {"armv7l", "arm"},   {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
+    };
+    for (size_t k = 0; k < ARRAY_SIZE(names); k++)
+        if (strcmp(names[k][0], machine) == 0)
+            return names[k][1];
+    return machine;
+}

@@ -33,3 +33,6 @@ int cli_parse_created(const char *s, int64_t *sec);
 char *cli_since(time_t t);
 /* A Go duration ("24h", "1h30m", "90s", "1.5h") in nanoseconds: 0, or -1 if invalid. */
 int cli_parse_duration(const char *s, int64_t *nanos);
+
+/* Go's name (GOARCH) for a uname machine: amd64 for x86_64, arm64 for aarch64... */
+const char *cli_go_arch(const char *machine);

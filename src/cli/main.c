@@ -2,6 +2,7 @@
  * and the top-level shortcuts such as "images"), help for the program and for groups, and
  * dispatch to the command's front end. Also `berth version`, which needs nothing else. */
 #include "cli/cli.h"
+#include "cli/common.h"
 #include "cli/client.h"
 #include "cli/format.h"
 #include "common/cleanup.h"
@@ -37,6 +38,7 @@ static const struct group groups[] = {
     {"container", "Manage containers"},
     {"image", "Manage images"},
     {"system", "Manage berth"},
+    {"volume", "Manage volumes"},
 };
 
 /* Group routes come first so that help's Aliases line lists "berth image ls" before
@@ -60,6 +62,13 @@ static const struct route routes[] = {
     {"container", NULL, &cli_cmd_stop, IN_GROUP},
     {"container", NULL, &cli_cmd_unpause, IN_GROUP},
     {"container", NULL, &cli_cmd_wait, IN_GROUP},
+    {"container", NULL, &cli_cmd_top, IN_GROUP},
+    {"container", NULL, &cli_cmd_stats, IN_GROUP},
+    {"container", NULL, &cli_cmd_update, IN_GROUP},
+    {"container", NULL, &cli_cmd_cp, IN_GROUP},
+    {"container", NULL, &cli_cmd_export, IN_GROUP},
+    {"container", NULL, &cli_cmd_diff, IN_GROUP},
+    {"container", NULL, &cli_cmd_commit, IN_GROUP},
     {"image", NULL, &cli_cmd_history, IN_GROUP},
     {"image", NULL, &cli_cmd_import, IN_GROUP},
     {"image", NULL, &cli_cmd_image_inspect, IN_GROUP},
@@ -74,6 +83,13 @@ static const struct route routes[] = {
     {"image", NULL, &cli_cmd_tag, IN_GROUP},
     {"image", NULL, &cli_cmd_image_unmount, IN_GROUP},
     {"system", NULL, &cli_cmd_system_df, IN_GROUP},
+    {"system", NULL, &cli_cmd_events, IN_GROUP},
+    {"system", NULL, &cli_cmd_info, IN_GROUP},
+    {"volume", NULL, &cli_cmd_volume_create, IN_GROUP},
+    {"volume", NULL, &cli_cmd_volume_ls, IN_GROUP},
+    {"volume", NULL, &cli_cmd_volume_inspect, IN_GROUP},
+    {"volume", NULL, &cli_cmd_volume_rm, IN_GROUP},
+    {"volume", NULL, &cli_cmd_volume_prune, IN_GROUP},
     {"system", NULL, &cli_cmd_system_prune, IN_GROUP},
     {NULL, NULL, &cli_cmd_run, COMMON},
     {NULL, NULL, &cli_cmd_exec, COMMON},
@@ -85,9 +101,15 @@ static const struct route routes[] = {
     {NULL, NULL, &cli_cmd_logout, COMMON},
     {NULL, NULL, &cli_cmd_version, COMMON},
     {NULL, NULL, &cli_cmd_attach, OTHER},
+    {NULL, NULL, &cli_cmd_commit, OTHER},
+    {NULL, NULL, &cli_cmd_cp, OTHER},
     {NULL, NULL, &cli_cmd_create, OTHER},
+    {NULL, NULL, &cli_cmd_diff, OTHER},
+    {NULL, NULL, &cli_cmd_events, OTHER},
+    {NULL, NULL, &cli_cmd_export, OTHER},
     {NULL, NULL, &cli_cmd_history, OTHER},
     {NULL, NULL, &cli_cmd_import, OTHER},
+    {NULL, NULL, &cli_cmd_info, OTHER},
     {NULL, NULL, &cli_cmd_inspect, OTHER},
     {NULL, NULL, &cli_cmd_kill, OTHER},
     {NULL, NULL, &cli_cmd_load, OTHER},
@@ -100,9 +122,12 @@ static const struct route routes[] = {
     {NULL, "rmi", &cli_cmd_rmi, OTHER},
     {NULL, NULL, &cli_cmd_save, OTHER},
     {NULL, NULL, &cli_cmd_start, OTHER},
+    {NULL, NULL, &cli_cmd_stats, OTHER},
     {NULL, NULL, &cli_cmd_stop, OTHER},
     {NULL, NULL, &cli_cmd_tag, OTHER},
+    {NULL, NULL, &cli_cmd_top, OTHER},
     {NULL, NULL, &cli_cmd_unpause, OTHER},
+    {NULL, NULL, &cli_cmd_update, OTHER},
     {NULL, NULL, &cli_cmd_wait, OTHER},
 };
 
@@ -417,19 +442,6 @@ static const char version_template[] = "Client:\n"
                                        " Version:\t{{.Client.Version}}\n"
                                        " OS/Arch:\t{{.Client.Os}}/{{.Client.Arch}}";
 
-/* Go's GOARCH for the machine names uname reports. */
-static const char *go_arch(const char *machine)
-{
-    static const char *const names[][2] = {
-        {"x86_64", "amd64"}, {"aarch64", "arm64"},   {"i686", "386"},    {"i386", "386"},
-        {"armv7l", "arm"},   {"ppc64le", "ppc64le"}, {"s390x", "s390x"}, {"riscv64", "riscv64"},
-    };
-    for (size_t k = 0; k < ARRAY_SIZE(names); k++)
-        if (strcmp(names[k][0], machine) == 0)
-            return names[k][1];
-    return machine;
-}
-
 static int version_run(struct cli *cli, int argc, char **argv)
 {
     struct utsname u;
@@ -437,7 +449,7 @@ static int version_run(struct cli *cli, int argc, char **argv)
         strcpy(u.machine, "unknown");
     _cleanup_json_ json_t *data =
         json_pack("{s:{s:s,s:s,s:s},s:n}", "Client", "Version", BERTH_VERSION, "Os", "linux",
-                  "Arch", go_arch(u.machine), "Server");
+                  "Arch", cli_go_arch(u.machine), "Server");
     const char *format = cli_string(cli, "format");
     struct berr *err = NULL;
     _cleanup_(cli_format_freep) struct cli_format *f =

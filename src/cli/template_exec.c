@@ -506,6 +506,9 @@ static json_t *fn_pad(struct exec *ex, json_t **a, size_t n)
     json_int_t before = json_integer_value(a[1]), after = json_integer_value(a[2]);
     if (before < 0 || after < 0 || before > 4096 || after > 4096)
         return fn_fail(ex, "bad padding %lld %lld", (long long)before, (long long)after);
+    /* docker's pad leaves an empty string empty */
+    if (json_string_length(a[0]) == 0)
+        return json_string("");
     return json_sprintf("%*s%s%*s", (int)before, "", json_string_value(a[0]), (int)after, "");
 }
 

@@ -1,5 +1,6 @@
 """The image commands on a local store: images (filters, formats), tag, rmi (untag versus delete,
-GC), inspect, history, image prune, system df, image mount holds, and docker's usage errors."""
+GC), inspect, history, image prune, image mount holds, and docker's usage errors. (system df asks
+berthd: test_cli_system.py.)"""
 
 import json
 import subprocess
@@ -140,17 +141,6 @@ def test_prune_dangling_and_all(berth, two_images, test_dir):
     r = berth.ok("image", "prune", "-a", "-f")
     assert "untagged: app/multi:1" in r.out
     assert berth.records() == [] and berth.blobs() == set() and berth.snapshots() == set()
-
-
-def test_system_df(berth, two_images):
-    out = berth.ok("system", "df").out.splitlines()
-    assert out[0].split()[:3] == ["TYPE", "TOTAL", "ACTIVE"]
-    images = out[1].split()
-    assert images[0] == "Images" and images[1] == "2" and images[2] == "0"
-    berth.mount("app/base:1")
-    images = berth.ok("system", "df").out.splitlines()[1].split()
-    assert images[2] == "1"
-    berth.unmount("app/base:1")
 
 
 def test_usage_errors(berth):

@@ -104,6 +104,7 @@ static void test_template_output(void **state)
         {"{{split \"a,b,c\" \",\"}} {{len (split \"a,b\" \"\")}}", "[a b c] 3"},
         {"{{pad .Name 2 3}}|{{truncate .Name 3}}|{{truncate .Name 30}}",
          "  default   |def|default"},
+        {"[{{pad \"\" 2 3}}]", "[]"},
         {"{{print .Name 1 2 \"a\" \"b\" 3}}", "default1 2ab3"},
         {"{{println .Name 1}}", "default 1\n"},
         {"{{1.5}} {{1e6}} {{100000.0}} {{1234567.0}} {{0.00001}} {{-3}} {{0x10}} {{1_000}}",
