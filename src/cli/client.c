@@ -395,6 +395,8 @@ int cli_api_stream(struct cli_api *a, const char *method, const char *path, json
 struct cli_conn {
     int fd;
     long status;
+    char *head;     /* the answer's head, once read */
+    bool head_only; /* a HEAD request: no body whatever the head says */
     bool chunked, has_length, done;
     uint64_t left; /* of the current chunk, or of the content length */
     char *buf;     /* bytes read from fd, not yet taken: buf[off, len) */
@@ -417,6 +419,7 @@ void cli_conn_free(struct cli_conn *c)
         return;
     if (c->fd >= 0)
         close(c->fd);
+    free(c->head);
     free(c->buf);
     free(c);
 }
@@ -595,29 +598,34 @@ static int read_head(struct cli_conn *c, char **head)
     }
 }
 
-int cli_conn_open(struct cli_api *a, const char *method, const char *path, json_t *body,
-                  bool upgrade, struct cli_conn **out, struct berr **err)
+/* Connects and sends a request head (its body, if any, follows). */
+static int conn_request(struct cli_api *a, const char *method, const char *path,
+                        const char *headers, const char *body, struct cli_conn **out,
+                        struct berr **err)
 {
     _cleanup_(cli_conn_freep) struct cli_conn *c = xcalloc(1, sizeof(*c));
     c->fd = unix_connect(a->sock);
     if (c->fd < 0)
         return connect_error(a, strerror(errno), err);
-    _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    c->head_only = strcmp(method, "HEAD") == 0;
     _cleanup_free_ char *req =
-        xasprintf("%s /v%s%s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n%s"
-                  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-                  method, a->version, path, BERTH_VERSION,
-                  upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "", text ? strlen(text) : 0,
-                  text ? text : "");
+        xasprintf("%s /v%s%s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n%s\r\n%s",
+                  method, a->version, path, BERTH_VERSION, headers, body ? body : "");
     if (write_all(c->fd, req, strlen(req)) < 0)
         return berr_sys(err, "%s %s on %s", method, path, a->host);
-    _cleanup_free_ char *head = NULL;
-    if (read_head(c, &head) < 0)
-        return berr_sys(err, "%s %s on %s: reading the answer", method, path, a->host);
-    if (strncmp(head, "HTTP/1.", 7) != 0 || sscanf(head + 8, " %ld", &c->status) != 1)
-        return berr_code(err, EPROTO, "%s %s on %s: not an HTTP answer", method, path, a->host);
-    _cleanup_free_ char *te = head_value(head, "Transfer-Encoding");
-    _cleanup_free_ char *cl = head_value(head, "Content-Length");
+    *out = steal_ptr(&c);
+    return 0;
+}
+
+/* Reads the answer's head; 400 and up fail as cli_api_call does. */
+static int conn_answer(struct cli_conn *c, bool upgrade, struct berr **err)
+{
+    if (read_head(c, &c->head) < 0)
+        return berr_sys(err, "reading the daemon's answer");
+    if (strncmp(c->head, "HTTP/1.", 7) != 0 || sscanf(c->head + 8, " %ld", &c->status) != 1)
+        return berr_code(err, EPROTO, "the daemon's answer is not HTTP");
+    _cleanup_free_ char *te = head_value(c->head, "Transfer-Encoding");
+    _cleanup_free_ char *cl = head_value(c->head, "Content-Length");
     if (c->status != 101) {
         c->chunked = te && strcasecmp(te, "chunked") == 0;
         if (!c->chunked && cl) {
@@ -625,6 +633,8 @@ int cli_conn_open(struct cli_api *a, const char *method, const char *path, json_
             c->left = strtoull(cl, NULL, 10);
         }
     }
+    if (c->head_only || c->status == 204 || c->status == 304)
+        c->done = true;
     if (c->status >= 400) {
         _cleanup_free_ char *msg = xmalloc(ERROR_BODY_MAX);
         size_t len = 0;
@@ -635,8 +645,71 @@ int cli_conn_open(struct cli_api *a, const char *method, const char *path, json_
         return daemon_error(c->status, msg, len, err);
     }
     if (upgrade && c->status != 101 && c->status != 200)
-        return berr_code(err, EPROTO, "%s %s on %s: the daemon answered %ld, not a stream", method,
-                         path, a->host, c->status);
+        return berr_code(err, EPROTO, "the daemon answered %ld, not a stream", c->status);
+    return 0;
+}
+
+int cli_conn_open(struct cli_api *a, const char *method, const char *path, json_t *body,
+                  bool upgrade, struct cli_conn **out, struct berr **err)
+{
+    _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    _cleanup_free_ char *headers = xasprintf(
+        "%sContent-Type: application/json\r\nContent-Length: %zu\r\n",
+        upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "", text ? strlen(text) : 0);
+    _cleanup_(cli_conn_freep) struct cli_conn *c = NULL;
+    if (conn_request(a, method, path, headers, text, &c, err) < 0)
+        return -1;
+    if (conn_answer(c, upgrade, err) < 0)
+        return -1;
     *out = steal_ptr(&c);
     return 0;
+}
+
+int cli_conn_upload(struct cli_api *a, const char *method, const char *path,
+                    const char *content_type, struct cli_conn **out, struct berr **err)
+{
+    _cleanup_free_ char *headers =
+        xasprintf("Content-Type: %s\r\nTransfer-Encoding: chunked\r\n", content_type);
+    return conn_request(a, method, path, headers, NULL, out, err);
+}
+
+static int send_all(int fd, const void *buf, size_t len, int flags)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | flags);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int cli_conn_send(struct cli_conn *c, const void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    char size[32];
+    snprintf(size, sizeof(size), "%zx\r\n", len);
+    if (send_all(c->fd, size, strlen(size), MSG_MORE) < 0 ||
+        send_all(c->fd, buf, len, MSG_MORE) < 0 || send_all(c->fd, "\r\n", 2, 0) < 0)
+        return -1;
+    return 0;
+}
+
+int cli_conn_finish(struct cli_conn *c, bool end_body, struct berr **err)
+{
+    /* the daemon may answer (an error) before it has read the whole upload: that answer is
+     * still what counts */
+    if (end_body && send_all(c->fd, "0\r\n\r\n", 5, 0) < 0 && errno != EPIPE && errno != ECONNRESET)
+        return berr_sys(err, "sending to the daemon");
+    return conn_answer(c, false, err);
+}
+
+char *cli_conn_header(const struct cli_conn *c, const char *name)
+{
+    return c->head ? head_value(c->head, name) : NULL;
 }

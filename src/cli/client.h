@@ -55,6 +55,17 @@ struct cli_conn;
  * answer. A status of 400 and up fails as cli_api_call does. */
 int cli_conn_open(struct cli_api *a, const char *method, const char *path, json_t *body,
                   bool upgrade, struct cli_conn **out, struct berr **err);
+/* A request with a streamed body (chunked): send it with cli_conn_send, then read the answer
+ * with cli_conn_finish. */
+int cli_conn_upload(struct cli_api *a, const char *method, const char *path,
+                    const char *content_type, struct cli_conn **out, struct berr **err);
+/* One chunk of the body: 0, or -1 with errno (EPIPE when the daemon has answered already). */
+int cli_conn_send(struct cli_conn *c, const void *buf, size_t len);
+/* Ends the body (end_body; false after shutdown(SHUT_WR) of a body cut short) and reads the
+ * answer's head; 400 and up fail as cli_api_call does. */
+int cli_conn_finish(struct cli_conn *c, bool end_body, struct berr **err);
+/* A header of the answer (new string), or NULL. */
+char *cli_conn_header(const struct cli_conn *c, const char *name);
 void cli_conn_free(struct cli_conn *c);
 void cli_conn_freep(struct cli_conn **c);
 /* The socket, for poll(); for writing stdin to a hijacked stream, and shutdown(SHUT_WR). */

@@ -380,18 +380,7 @@ static int run_prune(struct cli *cli, int argc, char **argv)
     (void)argc;
     (void)argv;
     struct berr *err = NULL;
-    _cleanup_json_ json_t *filters = json_object();
-    char *const *list = cli_list(cli, "filter");
-    for (size_t i = 0; list && list[i]; i++) {
-        const char *eq = strchr(list[i], '=');
-        _cleanup_free_ char *key = xstrndup(list[i], (size_t)(eq - list[i]));
-        json_t *vals = json_object_get(filters, key);
-        if (vals == NULL) {
-            vals = json_object();
-            json_object_set_new(filters, key, vals);
-        }
-        json_object_set_new(vals, eq + 1, json_true());
-    }
+    _cleanup_json_ json_t *filters = cli_filters(cli);
     if (!cli_bool(cli, "force") &&
         !cli_confirm(cli, "WARNING! This will remove all stopped containers."))
         return 0;

@@ -16,22 +16,22 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/un.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/rows.h"
 #include "cli/client.h"
 #include "cli/container.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/gopath.h"
 #include "common/human.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "registry/credentials.h"
 
-#define HTTP_ERROR_MAX (1024 * 1024)
-#define IO_BLOCK       (64 * 1024)
+#define IO_BLOCK (64 * 1024)
 /* go-archive gives up after this many links when it resolves a local destination */
 #define DEST_SYMLINKS_MAX 10
 /* Go's os.FileMode bits in the container path stat */
@@ -42,33 +42,6 @@
 
 /* ---- Go's path and error wording ---- */
 
-/* Go's %q, enough for paths: quotes, backslashes and control bytes escaped. */
-static char *go_quote(const char *s)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (f == NULL)
-        abort();
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", f);
-        else if (*p == '\t')
-            fputs("\\t", f);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(f, "\\x%02x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-    if (fclose(f) != 0)
-        abort();
-    return buf;
-}
-
 /* Go's *PathError text: "lstat /x: no such file or directory" (Go's errno words are lower
  * case). */
 static int path_error(struct berr **err, const char *op, const char *path, int errnum)
@@ -78,88 +51,6 @@ static int path_error(struct berr **err, const char *op, const char *path, int e
     if (why[0] >= 'A' && why[0] <= 'Z' && !(why[1] >= 'A' && why[1] <= 'Z'))
         why[0] = (char)(why[0] - 'A' + 'a');
     return berr_code(err, errnum, "%s %s: %s", op, path, why);
-}
-
-/* filepath.Clean */
-static char *go_clean(const char *p)
-{
-    if (*p == '\0')
-        return xstrdup(".");
-    bool rooted = *p == '/';
-    size_t n = strlen(p);
-    char *out = xmalloc(n + 2);
-    size_t len = 0, floor = 0; /* floor: where ".." can no longer back up */
-    if (rooted)
-        out[len++] = '/', floor = 1;
-    for (const char *s = p; *s;) {
-        while (*s == '/')
-            s++;
-        const char *e = strchrnul(s, '/');
-        size_t cl = (size_t)(e - s);
-        if (cl == 0 || (cl == 1 && s[0] == '.')) {
-            /* nothing */
-        } else if (cl == 2 && s[0] == '.' && s[1] == '.') {
-            if (len > floor) {
-                while (len > floor && out[len - 1] != '/')
-                    len--;
-                if (len > floor)
-                    len--;
-                else if (!rooted)
-                    len = floor;
-            } else if (!rooted) {
-                if (len > 0)
-                    out[len++] = '/';
-                memcpy(out + len, "..", 2);
-                len += 2;
-                floor = len;
-            }
-        } else {
-            if (len > (rooted ? 1u : 0u))
-                out[len++] = '/';
-            memcpy(out + len, s, cl);
-            len += cl;
-        }
-        s = e;
-    }
-    if (len == 0)
-        out[len++] = '.';
-    out[len] = '\0';
-    return out;
-}
-
-/* filepath.Base */
-static char *go_base(const char *p)
-{
-    size_t n = strlen(p);
-    while (n > 0 && p[n - 1] == '/')
-        n--;
-    if (n == 0)
-        return xstrdup(*p ? "/" : ".");
-    size_t i = n;
-    while (i > 0 && p[i - 1] != '/')
-        i--;
-    return xstrndup(p + i, n - i);
-}
-
-/* filepath.Dir */
-static char *go_dir(const char *p)
-{
-    const char *slash = strrchr(p, '/');
-    if (slash == NULL)
-        return xstrdup(".");
-    _cleanup_free_ char *head = xstrndup(p, (size_t)(slash - p) + 1);
-    return go_clean(head);
-}
-
-/* filepath.Join of two elements */
-static char *go_join(const char *a, const char *b)
-{
-    if (*a == '\0')
-        return go_clean(b);
-    if (*b == '\0')
-        return go_clean(a);
-    _cleanup_free_ char *j = xasprintf("%s/%s", a, b);
-    return go_clean(j);
 }
 
 /* *s with tail added (a new string in *s). */
@@ -271,278 +162,6 @@ static char *rebased(const struct rebase *r, size_t n, const char *name)
     return out;
 }
 
-/* ---- HTTP on the daemon's socket ----
- * The API client in client.h neither hands out answer headers (cp needs the path stat header)
- * nor streams a request body (cp uploads a tar of unknown length), so cp speaks HTTP/1.1 itself:
- * one request per connection, a chunked upload, and chunked or sized answers. */
-
-struct http {
-    int fd;
-    bool head_only; /* a HEAD request: the answer has no body whatever its headers say */
-    long status;
-    char *head;
-    bool chunked, has_length, done;
-    uint64_t left;
-    char buf[16384];
-    size_t off, len;
-};
-
-static void http_free(struct http *h)
-{
-    if (h == NULL)
-        return;
-    if (h->fd >= 0)
-        close(h->fd);
-    free(h->head);
-    free(h);
-}
-
-static void http_freep(struct http **h)
-{
-    http_free(*h);
-    *h = NULL;
-}
-
-static const char *daemon_host(const struct cli *cli)
-{
-    return cli->host && *cli->host ? cli->host : CLI_DEFAULT_HOST;
-}
-
-static int send_all(int fd, const void *buf, size_t len, int flags)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL | flags);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Connects and sends the request head; upload: a chunked body follows (http_send). The daemon
- * is reached (and started if need be) through cli_api_get first, which also checks the host. */
-static int http_open(struct cli *cli, const char *method, const char *path, bool upload,
-                     struct http **out, struct berr **err)
-{
-    if (cli_api_get(cli, err) == NULL)
-        return -1;
-    const char *sock = daemon_host(cli) + strlen("unix://");
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-    _cleanup_(http_freep) struct http *h = xzalloc(sizeof(*h));
-    h->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return berr_code(err, errno,
-                         "Cannot connect to the berth daemon at %s: %s. Is berthd running?",
-                         daemon_host(cli), strerror(errno));
-    h->head_only = strcmp(method, "HEAD") == 0;
-    _cleanup_free_ char *req = xasprintf(
-        "%s %s HTTP/1.1\r\nHost: berth\r\nUser-Agent: berth-cli/%s\r\n%s\r\n", method, path,
-        BERTH_VERSION,
-        upload ? "Content-Type: application/x-tar\r\nTransfer-Encoding: chunked\r\n" : "");
-    if (send_all(h->fd, req, strlen(req), 0) < 0)
-        return berr_sys(err, "%s %s", method, path);
-    *out = steal_ptr(&h);
-    return 0;
-}
-
-/* One chunk of an upload. */
-static int http_send(struct http *h, const void *buf, size_t len)
-{
-    char size[32];
-    snprintf(size, sizeof(size), "%zx\r\n", len);
-    if (len == 0)
-        return 0;
-    return send_all(h->fd, size, strlen(size), MSG_MORE) < 0 ||
-                   send_all(h->fd, buf, len, MSG_MORE) < 0 || send_all(h->fd, "\r\n", 2, 0) < 0
-               ? -1
-               : 0;
-}
-
-static ssize_t http_fill(struct http *h)
-{
-    if (h->off == h->len)
-        h->off = h->len = 0;
-    for (;;) {
-        ssize_t n = read(h->fd, h->buf + h->len, sizeof(h->buf) - h->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n > 0)
-            h->len += (size_t)n;
-        return n;
-    }
-}
-
-static ssize_t http_raw(struct http *h, void *buf, size_t len)
-{
-    if (h->off == h->len) {
-        ssize_t n = http_fill(h);
-        if (n <= 0)
-            return n;
-    }
-    size_t n = h->len - h->off < len ? h->len - h->off : len;
-    memcpy(buf, h->buf + h->off, n);
-    h->off += n;
-    return (ssize_t)n;
-}
-
-static int http_line(struct http *h, char *line, size_t max)
-{
-    for (;;) {
-        char *nl = memchr(h->buf + h->off, '\n', h->len - h->off);
-        if (nl) {
-            size_t n = (size_t)(nl - (h->buf + h->off));
-            if (n > 0 && nl[-1] == '\r')
-                n--;
-            if (n >= max) {
-                errno = EPROTO;
-                return -1;
-            }
-            memcpy(line, h->buf + h->off, n);
-            line[n] = '\0';
-            h->off = (size_t)(nl - h->buf) + 1;
-            return 0;
-        }
-        if (h->len - h->off >= max) {
-            errno = EPROTO;
-            return -1;
-        }
-        if (h->off > 0) {
-            memmove(h->buf, h->buf + h->off, h->len - h->off);
-            h->len -= h->off;
-            h->off = 0;
-        }
-        ssize_t r = http_fill(h);
-        if (r <= 0) {
-            errno = r == 0 ? EPIPE : errno;
-            return -1;
-        }
-    }
-}
-
-/* Body bytes, chunked encoding undone: how many, 0 at the end, -1 with errno. */
-static ssize_t http_read(struct http *h, void *buf, size_t len)
-{
-    if (h->done || len == 0)
-        return 0;
-    if (h->chunked) {
-        if (h->left == 0) {
-            char line[128];
-            if (http_line(h, line, sizeof(line)) < 0)
-                return -1;
-            char *end = NULL;
-            unsigned long long size = strtoull(line, &end, 16);
-            if (end == line) {
-                errno = EPROTO;
-                return -1;
-            }
-            if (size == 0) {
-                h->done = true;
-                return 0;
-            }
-            h->left = size;
-        }
-        ssize_t n = http_raw(h, buf, h->left < len ? (size_t)h->left : len);
-        if (n == 0)
-            errno = EPIPE;
-        if (n <= 0)
-            return -1;
-        h->left -= (uint64_t)n;
-        char crlf[8];
-        if (h->left == 0 && http_line(h, crlf, sizeof(crlf)) < 0)
-            return -1;
-        return n;
-    }
-    if (h->has_length) {
-        if (h->left == 0) {
-            h->done = true;
-            return 0;
-        }
-        if (h->left < len)
-            len = (size_t)h->left;
-    }
-    ssize_t n = http_raw(h, buf, len);
-    if (n > 0 && h->has_length)
-        h->left -= (uint64_t)n;
-    if (n == 0)
-        h->done = true;
-    return n;
-}
-
-static char *http_header(const struct http *h, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = strstr(h->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
-            const char *v = line + n + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            const char *end = strstr(v, "\r\n");
-            size_t len = end ? (size_t)(end - v) : strlen(v);
-            while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-                len--;
-            return xstrndup(v, len);
-        }
-    }
-    return NULL;
-}
-
-/* Ends an upload (when upload) and reads the answer's head; an answer of 400 and up fails with
- * docker's "Error response from daemon: MSG". */
-static int http_answer(struct http *h, bool upload, struct berr **err)
-{
-    /* the daemon may answer (an error) before it read the whole upload: its answer still counts */
-    if (upload && send_all(h->fd, "0\r\n\r\n", 5, 0) < 0 && errno != EPIPE && errno != ECONNRESET)
-        return berr_sys(err, "sending to the daemon");
-    for (;;) {
-        char *end = h->len ? memmem(h->buf, h->len, "\r\n\r\n", 4) : NULL;
-        if (end) {
-            h->off = (size_t)(end - h->buf) + 4;
-            h->head = xstrndup(h->buf, h->off);
-            break;
-        }
-        if (h->len == sizeof(h->buf))
-            return berr_code(err, EPROTO, "the daemon's answer has a head over %zu bytes",
-                             sizeof(h->buf));
-        ssize_t r = http_fill(h);
-        if (r <= 0)
-            return berr_code(err, r == 0 ? EPIPE : errno,
-                             "the daemon closed the connection without an answer");
-    }
-    if (strncmp(h->head, "HTTP/1.", 7) != 0 || sscanf(h->head + 8, " %ld", &h->status) != 1)
-        return berr_code(err, EPROTO, "the daemon's answer is not HTTP");
-    _cleanup_free_ char *te = http_header(h, "Transfer-Encoding");
-    _cleanup_free_ char *cl = http_header(h, "Content-Length");
-    h->chunked = te && strcasecmp(te, "chunked") == 0;
-    if (!h->chunked && cl) {
-        h->has_length = true;
-        h->left = strtoull(cl, NULL, 10);
-    }
-    if (h->head_only || h->status == 204 || h->status == 304)
-        h->done = true;
-    if (h->status < 400)
-        return 0;
-    _cleanup_free_ char *body = xmalloc(HTTP_ERROR_MAX);
-    size_t len = 0;
-    ssize_t n;
-    while (len < HTTP_ERROR_MAX - 1 && (n = http_read(h, body + len, HTTP_ERROR_MAX - 1 - len)) > 0)
-        len += (size_t)n;
-    body[len] = '\0';
-    int errnum = h->status == 404 ? ENOENT : h->status == 409 ? EEXIST : EIO;
-    _cleanup_json_ json_t *j = json_loadb(body, len, 0, NULL);
-    const char *msg = json_string_value(json_object_get(j, "message"));
-    while (len > 0 && (body[len - 1] == '\n' || body[len - 1] == ' '))
-        body[--len] = '\0';
-    if (msg == NULL && len == 0)
-        return berr_code(err, errnum, "Error response from daemon: status %ld", h->status);
-    return berr_code(err, errnum, "Error response from daemon: %s", msg ? msg : body);
-}
-
 static char *archive_path(const char *ctr, const char *path, const char *extra)
 {
     _cleanup_free_ char *ep = cli_api_escape(path);
@@ -556,9 +175,9 @@ struct path_stat {
     char *link_target;
 };
 
-static int decode_stat(struct http *h, struct path_stat *st, struct berr **err)
+static int decode_stat(struct cli_conn *h, struct path_stat *st, struct berr **err)
 {
-    _cleanup_free_ char *b64 = http_header(h, "X-Docker-Container-Path-Stat");
+    _cleanup_free_ char *b64 = cli_conn_header(h, "X-Docker-Container-Path-Stat");
     size_t len = 0;
     _cleanup_free_ char *text = reg_base64_decode(b64 ? b64 : "", &len, NULL);
     _cleanup_json_ json_t *j = text ? json_loadb(text, len, 0, NULL) : NULL;
@@ -576,8 +195,9 @@ static int stat_path(struct cli *cli, const char *ctr, const char *path, struct 
                      struct berr **err)
 {
     _cleanup_free_ char *p = archive_path(ctr, path, NULL);
-    _cleanup_(http_freep) struct http *h = NULL;
-    if (http_open(cli, "HEAD", p, false, &h, err) < 0 || http_answer(h, false, err) < 0)
+    struct cli_api *api = cli_api_get(cli, err);
+    _cleanup_(cli_conn_freep) struct cli_conn *h = NULL;
+    if (api == NULL || cli_conn_open(api, "HEAD", p, NULL, false, &h, err) < 0)
         return -1;
     return decode_stat(h, st, err);
 }
@@ -640,7 +260,7 @@ static int dir_beneath(struct untar *u, const char *rel, bool create, struct ber
     if (fd >= 0)
         return fd;
     if (errno == EXDEV || errno == ELOOP) {
-        _cleanup_free_ char *qr = go_quote(rel), *qd = go_quote(u->dest);
+        _cleanup_free_ char *qr = cli_go_quote(rel), *qd = cli_go_quote(u->dest);
         return berr_code(err, EPERM, "%s leads outside of %s through a symbolic link", qr, qd);
     }
     if (errno != ENOENT || !create)
@@ -659,7 +279,7 @@ static int dir_beneath(struct untar *u, const char *rel, bool create, struct ber
             next = open_beneath(u->root, copy, O_PATH | O_DIRECTORY);
         }
         if (next < 0 && (errno == EXDEV || errno == ELOOP)) {
-            _cleanup_free_ char *qr = go_quote(copy), *qd = go_quote(u->dest);
+            _cleanup_free_ char *qr = cli_go_quote(copy), *qd = cli_go_quote(u->dest);
             return berr_code(err, EPERM, "%s leads outside of %s through a symbolic link", qr, qd);
         }
         if (next < 0)
@@ -739,7 +359,7 @@ static int extract_entry(struct untar *u, struct archive *a, struct archive_entr
         rel = ".";
     _cleanup_free_ char *path = go_join(u->dest, rel);
     if (strcmp(rel, "..") == 0 || strncmp(rel, "../", 3) == 0) {
-        _cleanup_free_ char *qn = go_quote(name), *qd = go_quote(u->dest);
+        _cleanup_free_ char *qn = cli_go_quote(name), *qd = cli_go_quote(u->dest);
         return berr_code(err, EPERM, "%s is outside of %s", qn, qd);
     }
     mode_t type = archive_entry_filetype(e);
@@ -751,7 +371,7 @@ static int extract_entry(struct untar *u, struct archive *a, struct archive_entr
         return berr_wrap(err, "%s", path);
     struct stat st;
     if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        _cleanup_free_ char *qp = go_quote(path), *qd = go_quote(u->dest);
+        _cleanup_free_ char *qp = cli_go_quote(path), *qd = cli_go_quote(u->dest);
         if (S_ISDIR(st.st_mode) && !is_dir)
             return berr_code(err, EEXIST, "cannot overwrite directory %s with non-directory %s", qp,
                              qd);
@@ -771,7 +391,7 @@ static int extract_entry(struct untar *u, struct archive *a, struct archive_entr
         _cleanup_free_ char *rt = rebased(u->rebase, u->nrebase, hardlink);
         _cleanup_free_ char *target = go_join(u->dest, rt);
         if (!inside(u->dest, target)) {
-            _cleanup_free_ char *qt = go_quote(target), *ql = go_quote(rt);
+            _cleanup_free_ char *qt = cli_go_quote(target), *ql = cli_go_quote(rt);
             return berr_code(err, EPERM, "invalid hardlink %s -> %s", qt, ql);
         }
         _cleanup_free_ char *trel = xstrdup(target + strlen(u->dest));
@@ -805,7 +425,7 @@ static int extract_entry(struct untar *u, struct archive *a, struct archive_entr
         _cleanup_free_ char *pdir = go_dir(path);
         _cleanup_free_ char *resolved = go_join(pdir, target);
         if (!inside(u->dest, resolved)) {
-            _cleanup_free_ char *qp = go_quote(path), *qt = go_quote(target);
+            _cleanup_free_ char *qp = cli_go_quote(path), *qt = cli_go_quote(target);
             return berr_code(err, EPERM, "invalid symlink %s -> %s", qp, qt);
         }
         if (symlinkat(target, pfd, base) < 0)
@@ -856,7 +476,7 @@ static void finish_dirs(struct untar *u)
 }
 
 struct body_reader {
-    struct http *h;
+    struct cli_conn *h;
     uint64_t total;
     char buf[IO_BLOCK];
 };
@@ -864,7 +484,7 @@ struct body_reader {
 static la_ssize_t read_body(struct archive *a, void *p, const void **out)
 {
     struct body_reader *r = p;
-    ssize_t n = http_read(r->h, r->buf, sizeof(r->buf));
+    ssize_t n = cli_conn_read(r->h, r->buf, sizeof(r->buf));
     if (n < 0) {
         archive_set_error(a, errno, "reading the archive: %s", strerror(errno));
         return -1;
@@ -908,7 +528,7 @@ static int untar(struct body_reader *r, const char *dest, const struct rebase *r
 /* ---- making a tar of local files ---- */
 
 struct tar_writer {
-    struct http *h;
+    struct cli_conn *h;
     int send_errno; /* why the upload broke, when it did */
     uint64_t total;
     struct archive *a;
@@ -923,7 +543,7 @@ struct tar_writer {
 static la_ssize_t send_tar(struct archive *a, void *p, const void *buf, size_t len)
 {
     struct tar_writer *w = p;
-    if (http_send(w->h, buf, len) < 0) {
+    if (cli_conn_send(w->h, buf, len) < 0) {
         w->send_errno = errno;
         archive_set_error(a, errno, "sending the archive: %s", strerror(errno));
         return -1;
@@ -1057,7 +677,7 @@ static int add_tree(struct tar_writer *w, int parent, const char *base, const ch
 /* Writes the tree at src (a local path as archive.CopyInfoSourcePath resolved it) as a tar to
  * the upload h, its top entry named top (the rebasing docker does with RebaseArchiveEntries,
  * applied as the names are made). */
-static int send_tree(struct http *h, const char *src, const char *top, uint64_t *total,
+static int send_tree(struct cli_conn *h, const char *src, const char *top, uint64_t *total,
                      struct berr **err)
 {
     _cleanup_free_ char *dir = NULL, *base = NULL;
@@ -1196,13 +816,13 @@ static int validate_output(const char *path, struct berr **err)
     _cleanup_free_ char *dir = go_dir(clean);
     struct stat st;
     if (strcmp(dir, ".") != 0 && stat(dir, &st) < 0 && errno == ENOENT) {
-        _cleanup_free_ char *q = go_quote(dir);
+        _cleanup_free_ char *q = cli_go_quote(dir);
         return berr_code(err, ENOENT, "invalid output path: directory %s does not exist", q);
     }
     if (stat(path, &st) < 0)
         return errno == ENOENT ? 0 : path_error(err, "stat", path, errno);
     if (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)) {
-        _cleanup_free_ char *q = go_quote(path);
+        _cleanup_free_ char *q = cli_go_quote(path);
         return berr_code(err, EINVAL,
                          "invalid output path: %s must be a directory or a regular file: got a "
                          "device",
@@ -1232,8 +852,9 @@ static int copy_out(struct cli *cli, const struct cp_opts *o, const char *src, c
     }
     free(lst.link_target);
     _cleanup_free_ char *path = archive_path(o->ctr, src_path, NULL);
-    _cleanup_(http_freep) struct http *h = NULL;
-    if (http_open(cli, "GET", path, false, &h, err) < 0 || http_answer(h, false, err) < 0)
+    struct cli_api *api = cli_api_get(cli, err);
+    _cleanup_(cli_conn_freep) struct cli_conn *h = NULL;
+    if (api == NULL || cli_conn_open(api, "GET", path, NULL, false, &h, err) < 0)
         return -1;
     struct path_stat st = {0};
     if (decode_stat(h, &st, err) < 0)
@@ -1244,7 +865,7 @@ static int copy_out(struct cli *cli, const struct cp_opts *o, const char *src, c
     if (strcmp(dst, "-") == 0) {
         fflush(cli->out);
         for (;;) {
-            ssize_t n = http_read(h, r->buf, sizeof(r->buf));
+            ssize_t n = cli_conn_read(h, r->buf, sizeof(r->buf));
             if (n < 0)
                 return berr_sys(err, "reading the archive");
             if (n == 0)
@@ -1289,8 +910,9 @@ static int upload(struct cli *cli, const struct cp_opts *o, const struct copy_in
         archive_path(o->ctr, dst_dir,
                      o->copy_uid_gid ? "&noOverwriteDirNonDir=true&copyUIDGID=true"
                                      : "&noOverwriteDirNonDir=true");
-    _cleanup_(http_freep) struct http *h = NULL;
-    if (http_open(cli, "PUT", path, true, &h, err) < 0)
+    struct cli_api *api = cli_api_get(cli, err);
+    _cleanup_(cli_conn_freep) struct cli_conn *h = NULL;
+    if (api == NULL || cli_conn_upload(api, "PUT", path, "application/x-tar", &h, err) < 0)
         return -1;
     _cleanup_berr_ struct berr *send_err = NULL;
     if (src == NULL) {
@@ -1305,7 +927,7 @@ static int upload(struct cli *cli, const struct cp_opts *o, const struct copy_in
             }
             if (n == 0)
                 break;
-            if (http_send(h, buf, (size_t)n) < 0) {
+            if (cli_conn_send(h, buf, (size_t)n) < 0) {
                 berr_sys(&send_err, "sending the archive");
                 break;
             }
@@ -1320,13 +942,13 @@ static int upload(struct cli *cli, const struct cp_opts *o, const struct copy_in
         send_tree(h, src->path, top, total, &send_err);
     }
     if (send_err == NULL)
-        return http_answer(h, true, err);
+        return cli_conn_finish(h, true, err);
     /* an unfinished upload: the daemon must not wait for the rest of it */
-    shutdown(h->fd, SHUT_WR);
+    shutdown(cli_conn_fd(h), SHUT_WR);
     /* where the daemon broke it off (no such container...), its answer says more */
     if (send_err->errnum == EPIPE || send_err->errnum == ECONNRESET) {
         _cleanup_berr_ struct berr *answer = NULL;
-        if (http_answer(h, false, &answer) < 0 && answer->errnum != EPIPE) {
+        if (cli_conn_finish(h, false, &answer) < 0 && answer->errnum != EPIPE) {
             *err = steal_ptr(&answer);
             return -1;
         }

@@ -690,88 +690,6 @@ const struct cli_command cli_cmd_stats = {
 
 /* ---- update ---- */
 
-/* Go's big.Rat.SetString for the forms --cpus takes ("1.5", "2", "3/4", "15e-1"), times 1e9:
- * docker's NanoCPUs. run_opts.c has a decimal-only parser for run's --cpus; it is not exported.
- */
-static int parse_nano_cpus(struct cli *cli, const char *v, int64_t *out, struct berr **err)
-{
-    const char *p = v;
-    bool neg = *p == '-';
-    if (*p == '-' || *p == '+')
-        p++;
-    unsigned __int128 mant = 0, den = 1;
-    int digits = 0, exp10 = 0;
-    bool big = false;
-    for (; isdigit((unsigned char)*p); p++, digits++) {
-        if (mant > ((unsigned __int128)1 << 120))
-            big = true;
-        else
-            mant = mant * 10 + (unsigned)(*p - '0');
-    }
-    if (*p == '/') {
-        unsigned __int128 d = 0;
-        int ddigits = 0;
-        for (p++; isdigit((unsigned char)*p); p++, ddigits++) {
-            if (d > ((unsigned __int128)1 << 120))
-                big = true;
-            else
-                d = d * 10 + (unsigned)(*p - '0');
-        }
-        if (ddigits == 0 || d == 0 || digits == 0 || *p)
-            return cli_flag_value_error(cli, "cpus", v, err,
-                                        "failed to parse %s as a rational number", v);
-        den = d;
-    } else {
-        if (*p == '.') {
-            for (p++; isdigit((unsigned char)*p); p++, digits++) {
-                if (mant > ((unsigned __int128)1 << 120)) {
-                    if (*p != '0')
-                        big = true;
-                    continue;
-                }
-                mant = mant * 10 + (unsigned)(*p - '0');
-                exp10--;
-            }
-        }
-        if (digits > 0 && (*p == 'e' || *p == 'E')) {
-            p++;
-            bool eneg = *p == '-';
-            if (*p == '-' || *p == '+')
-                p++;
-            int e = 0, edigits = 0;
-            for (; isdigit((unsigned char)*p); p++, edigits++)
-                e = e < 10000 ? e * 10 + (*p - '0') : e;
-            if (edigits == 0)
-                digits = 0;
-            exp10 += eneg ? -e : e;
-        }
-        if (*p || digits == 0)
-            return cli_flag_value_error(cli, "cpus", v, err,
-                                        "failed to parse %s as a rational number", v);
-    }
-    if (big)
-        return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
-    /* nanos = mant * 10^(exp10 + 9) / den, which must be a whole number */
-    int scale = exp10 + 9;
-    for (; scale > 0 && mant != 0; scale--) {
-        if (mant > ((unsigned __int128)1 << 120))
-            return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
-        mant *= 10;
-    }
-    for (; scale < 0; scale++) {
-        if (mant % 10 != 0)
-            return cli_flag_value_error(cli, "cpus", v, err, "value is too precise");
-        mant /= 10;
-    }
-    if (mant % den != 0)
-        return cli_flag_value_error(cli, "cpus", v, err, "value is too precise");
-    mant /= den;
-    if (mant > (unsigned __int128)INT64_MAX)
-        return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
-    *out = neg ? -(int64_t)mant : (int64_t)mant;
-    return 0;
-}
-
 /* opts.MemBytes (units.RAMInBytes) and, for --memory-swap, MemSwapBytes' "-1". */
 static int set_size(struct cli *cli, json_t *o, const char *key, const char *flag,
                     struct berr **err)
@@ -844,7 +762,7 @@ static json_t *update_request(struct cli *cli, struct berr **err)
     }
     if (cli_changed(cli, "cpus")) {
         int64_t nanos = 0;
-        if (parse_nano_cpus(cli, cli_string(cli, "cpus"), &nanos, err) < 0)
+        if (cli_parse_nano_cpus(cli, cli_string(cli, "cpus"), &nanos, err) < 0)
             return NULL;
         if (nanos != 0)
             json_object_set_new(o, "NanoCpus", json_integer(nanos));

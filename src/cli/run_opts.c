@@ -189,44 +189,94 @@ static int set_bytes(struct cli *cli, json_t *o, const char *key, const char *fl
 }
 
 /* docker's NanoCPUs: a decimal that is a whole number of billionths ("1.5", "0.25"). */
-static int set_cpus(struct cli *cli, json_t *hc, struct berr **err)
+int cli_parse_nano_cpus(struct cli *cli, const char *v, int64_t *out, struct berr **err)
 {
-    const char *v = cli_string(cli, "cpus");
-    if (*v == '\0')
-        return 0;
     const char *p = v;
     bool neg = *p == '-';
     if (*p == '-' || *p == '+')
         p++;
-    int64_t whole = 0, frac = 0;
-    int digits = 0, frac_digits = 0;
-    for (; *p >= '0' && *p <= '9'; p++, digits++) {
-        if (whole > INT64_MAX / 10 - 10)
-            return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
-        whole = whole * 10 + (*p - '0');
+    unsigned __int128 mant = 0, den = 1;
+    int digits = 0, exp10 = 0;
+    bool big = false;
+    for (; isdigit((unsigned char)*p); p++, digits++) {
+        if (mant > ((unsigned __int128)1 << 120))
+            big = true;
+        else
+            mant = mant * 10 + (unsigned)(*p - '0');
     }
-    bool too_precise = false;
-    if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
-            if (frac_digits < 9) {
-                frac = frac * 10 + (*p - '0');
-                frac_digits++;
-            } else if (*p != '0') {
-                too_precise = true;
+    if (*p == '/') {
+        unsigned __int128 d = 0;
+        int ddigits = 0;
+        for (p++; isdigit((unsigned char)*p); p++, ddigits++) {
+            if (d > ((unsigned __int128)1 << 120))
+                big = true;
+            else
+                d = d * 10 + (unsigned)(*p - '0');
+        }
+        if (ddigits == 0 || d == 0 || digits == 0 || *p)
+            return cli_flag_value_error(cli, "cpus", v, err,
+                                        "failed to parse %s as a rational number", v);
+        den = d;
+    } else {
+        if (*p == '.') {
+            for (p++; isdigit((unsigned char)*p); p++, digits++) {
+                if (mant > ((unsigned __int128)1 << 120)) {
+                    if (*p != '0')
+                        big = true;
+                    continue;
+                }
+                mant = mant * 10 + (unsigned)(*p - '0');
+                exp10--;
             }
         }
+        if (digits > 0 && (*p == 'e' || *p == 'E')) {
+            p++;
+            bool eneg = *p == '-';
+            if (*p == '-' || *p == '+')
+                p++;
+            int e = 0, edigits = 0;
+            for (; isdigit((unsigned char)*p); p++, edigits++)
+                e = e < 10000 ? e * 10 + (*p - '0') : e;
+            if (edigits == 0)
+                digits = 0;
+            exp10 += eneg ? -e : e;
+        }
+        if (*p || digits == 0)
+            return cli_flag_value_error(cli, "cpus", v, err,
+                                        "failed to parse %s as a rational number", v);
     }
-    if (*p != '\0' || digits == 0)
-        return cli_flag_value_error(cli, "cpus", v, err, "failed to parse %s as a rational number",
-                                    v);
-    if (too_precise)
-        return cli_flag_value_error(cli, "cpus", v, err, "value is too precise");
-    for (; frac_digits < 9; frac_digits++)
-        frac *= 10;
-    if (whole > (INT64_MAX - frac) / 1000000000LL)
+    if (big)
         return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
-    int64_t nanos = whole * 1000000000LL + frac;
-    json_object_set_new(hc, "NanoCpus", json_integer(neg ? -nanos : nanos));
+    /* nanos = mant * 10^(exp10 + 9) / den, which must be a whole number */
+    int scale = exp10 + 9;
+    for (; scale > 0 && mant != 0; scale--) {
+        if (mant > ((unsigned __int128)1 << 120))
+            return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
+        mant *= 10;
+    }
+    for (; scale < 0; scale++) {
+        if (mant % 10 != 0)
+            return cli_flag_value_error(cli, "cpus", v, err, "value is too precise");
+        mant /= 10;
+    }
+    if (mant % den != 0)
+        return cli_flag_value_error(cli, "cpus", v, err, "value is too precise");
+    mant /= den;
+    if (mant > (unsigned __int128)INT64_MAX)
+        return cli_flag_value_error(cli, "cpus", v, err, "value out of range");
+    *out = neg ? -(int64_t)mant : (int64_t)mant;
+    return 0;
+}
+
+static int set_cpus(struct cli *cli, json_t *hc, struct berr **err)
+{
+    const char *v = cli_string(cli, "cpus");
+    int64_t nanos = 0;
+    if (*v == '\0')
+        return 0;
+    if (cli_parse_nano_cpus(cli, v, &nanos, err) < 0)
+        return -1;
+    json_object_set_new(hc, "NanoCpus", json_integer(nanos));
     return 0;
 }
 

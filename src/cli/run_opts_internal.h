@@ -10,6 +10,9 @@
  * WHY", with errnum CLI_EFLAGVALUE. Returns -1. */
 int cli_flag_value_error(struct cli *cli, const char *name, const char *value, struct berr **err,
                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* --cpus as docker reads it (Go's big.Rat.SetString: "1.5", "2", "3/4", "15e-1"), times 1e9:
+ * NanoCpus. Errors are the flag's, with docker's words. */
+int cli_parse_nano_cpus(struct cli *cli, const char *v, int64_t *out, struct berr **err);
 /* "k=v" items as an object ("k" alone: an empty value). */
 json_t *cli_kv_object(char *const *v);
 

@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/gopath.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/archive.h"
@@ -32,62 +33,6 @@
 #define COPY_BUF  (1 << 16)
 
 /* ---- Go's path rules, which Docker applies before touching the filesystem ---- */
-
-/* path.Clean: "/a/./b/../c//" is "/a/c"; ".." at the root stays there; a relative path keeps
- * its leading ".."; nothing at all is ".". */
-static char *go_clean(const char *p)
-{
-    size_t n = strlen(p), o = 0, dotdot = 0;
-    bool rooted = p[0] == '/';
-    char *out = xmalloc(n + 2);
-    if (rooted)
-        out[o++] = '/', dotdot = 1;
-    for (size_t i = 0; i < n;) {
-        if (p[i] == '/') {
-            i++;
-            continue;
-        }
-        size_t j = i;
-        while (j < n && p[j] != '/')
-            j++;
-        size_t len = j - i;
-        if (len == 2 && p[i] == '.' && p[i + 1] == '.') {
-            if (o > dotdot) {
-                for (o--; o > dotdot && out[o] != '/'; o--) {
-                }
-            } else if (!rooted) {
-                if (o > 0)
-                    out[o++] = '/';
-                out[o++] = '.', out[o++] = '.';
-                dotdot = o;
-            }
-        } else if (len != 1 || p[i] != '.') {
-            if (o != (rooted ? 1u : 0u))
-                out[o++] = '/';
-            memcpy(out + o, p + i, len);
-            o += len;
-        }
-        i = j;
-    }
-    if (o == 0)
-        out[o++] = '.';
-    out[o] = '\0';
-    return out;
-}
-
-/* filepath.Base: the last element, trailing slashes ignored; "/" for the root. */
-static char *go_base(const char *p)
-{
-    size_t n = strlen(p);
-    while (n > 0 && p[n - 1] == '/')
-        n--;
-    if (n == 0)
-        return xstrdup(*p == '/' ? "/" : ".");
-    size_t s = n;
-    while (s > 0 && p[s - 1] != '/')
-        s--;
-    return xstrndup(p + s, n - s);
-}
 
 /* Docker's absolute form of a path the client gave: cleaned, but a trailing "/." or "/" kept,
  * since they change what is asked ("d/." is the contents of d, "link/" what link points to). */
