@@ -512,7 +512,10 @@ def test_without_stdin_the_container_reads_dev_null(monitors, bundle):
     m.create()
     c = m.client()
     m.start()
-    c.stdin("ignored\n")
+    try:
+        c.stdin("ignored\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the container may have read /dev/null, ended, and the monitor hung up already
     c.read_to_eof()
     assert c.text() == "eof\n"
     assert m.wait_exit()["exit_code"] == 0
