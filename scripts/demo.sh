@@ -22,7 +22,7 @@ if [[ "${BERTH_SKIP_APT:-0}" != 1 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends meson ninja-build pkg-config gcc libc6-dev \
         libjansson-dev libseccomp-dev libcap-dev libcmocka-dev libcurl4-openssl-dev libmicrohttpd-dev \
-        libarchive-dev libssl-dev busybox-static >/dev/null
+        libarchive-dev libssl-dev nettle-dev busybox-static >/dev/null
 fi
 
 [[ -f build/build.ninja ]] || meson setup build

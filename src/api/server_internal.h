@@ -3,6 +3,8 @@
  * this; handlers see only api.h. */
 #pragma once
 
+#include <stdatomic.h>
+
 #include <microhttpd.h>
 #include <pthread.h>
 
@@ -20,6 +22,7 @@ struct api_server {
     size_t n;
     char *unix_paths[8]; /* removed at stop */
     int stop_fd;         /* eventfd: readable once the server stops */
+    atomic_int inflight; /* requests being served */
 };
 
 struct api_req {

@@ -91,6 +91,29 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
+/* The socket's group: /etc/group read directly first, since going through NSS for it loads the
+ * systemd module and its libraries into a daemon that never needs them again. A group kept
+ * elsewhere (LDAP, sssd) is looked up through NSS when asked for by name (--group); the default
+ * "berth" group is looked for in /etc/group only. -1 when there is no such group. */
+static int socket_group(const char *name, bool use_nss)
+{
+    FILE *f = fopen("/etc/group", "re");
+    if (f != NULL) {
+        struct group *gr;
+        int gid = -1;
+        while (gid < 0 && (gr = fgetgrent(f)) != NULL)
+            if (strcmp(gr->gr_name, name) == 0)
+                gid = (int)gr->gr_gid;
+        fclose(f);
+        if (gid >= 0 || !use_nss)
+            return gid;
+    }
+    if (!use_nss)
+        return -1;
+    struct group *gr = getgrnam(name);
+    return gr != NULL ? (int)gr->gr_gid : -1;
+}
+
 int main(int argc, char **argv)
 {
     /* A thread per API connection would otherwise spread allocations over up to 8 arenas per
@@ -197,11 +220,8 @@ int main(int argc, char **argv)
     blog_open(NULL, BLOG_TEXT, level, NULL);
     blog_set_level(level);
 
-    int gid = -1;
-    struct group *gr = getgrnam(group != NULL ? group : "berth");
-    if (gr != NULL)
-        gid = (int)gr->gr_gid;
-    else if (group != NULL) {
+    int gid = socket_group(group != NULL ? group : "berth", group != NULL);
+    if (gid < 0 && group != NULL) {
         log_error("group %s does not exist: create it or leave --group out", group);
         return 1;
     }
