@@ -2,7 +2,6 @@
  * libcurl on the unix socket, and raw HTTP/1.1 connections for hijacked streams and for waits
  * whose head must be in before the CLI goes on. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -29,7 +28,6 @@ struct cli_api {
     char *host; /* as given: unix:///run/berth/berth.sock */
     char *sock; /* its path */
     char version[32];
-    CURL *curl;
 };
 
 /* ---- where the daemon is ---- */
@@ -167,8 +165,6 @@ void cli_api_free(struct cli_api *a)
 {
     if (a == NULL)
         return;
-    if (a->curl)
-        curl_easy_cleanup(a->curl);
     free(a->host);
     free(a->sock);
     free(a);
@@ -255,139 +251,6 @@ static int connect_error(struct cli_api *a, const char *why, struct berr **err)
                      "Cannot connect to the berth daemon at %s: %s. Is berthd running? Start it "
                      "with `berthd -H %s`, or point -H or $BERTH_HOST at its socket",
                      a->host, why, a->host);
-}
-
-/* ---- libcurl requests ---- */
-
-struct transfer {
-    CURL *curl;
-    cli_api_data_fn fn;
-    void *ctx;
-    bool stopped;
-    long status;
-    char *buf; /* the body when collected (no fn, or an error answer) */
-    size_t len, cap, max;
-    bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
-{
-    struct transfer *t = p;
-    size_t n = size * nmemb;
-    if (t->status == 0)
-        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-    if (t->fn && t->status < 400) {
-        if (t->fn(t->ctx, data, n) != 0) {
-            t->stopped = true;
-            return 0;
-        }
-        return n;
-    }
-    size_t max = t->fn ? ERROR_BODY_MAX : t->max;
-    if (t->len + n > max) {
-        t->too_big = true;
-        return 0;
-    }
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->buf = xrealloc(t->buf, t->cap);
-    }
-    memcpy(t->buf + t->len, data, n);
-    t->len += n;
-    t->buf[t->len] = '\0';
-    return n;
-}
-
-static int perform(struct cli_api *a, const char *method, const char *path, json_t *body,
-                   const char *const *headers, struct transfer *t, char **content_type,
-                   struct berr **err)
-{
-    if (a->curl == NULL) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (a->curl = curl_easy_init()) == NULL)
-            return berr_code(err, ENOMEM, "cannot set up the HTTP client (libcurl)");
-    }
-    CURL *c = a->curl;
-    curl_easy_reset(c);
-    t->curl = c;
-    _cleanup_free_ char *url = xasprintf("http://berth/v%s%s", a->version, path);
-    _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    struct curl_slist *hl = NULL;
-    hl = curl_slist_append(hl, "Expect:");
-    if (text)
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-    for (size_t i = 0; headers && headers[i]; i++)
-        hl = curl_slist_append(hl, headers[i]);
-    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, a->sock);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-cli/" BERTH_VERSION);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-    if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "POST") == 0 || text) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(text ? strlen(text) : 0));
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    } else {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(hl);
-    if (t->status == 0)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
-    if (content_type) {
-        char *ct = NULL;
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-        *content_type = ct ? xstrdup(ct) : NULL;
-    }
-    if (rc == CURLE_WRITE_ERROR && t->stopped)
-        rc = CURLE_OK;
-    if (rc == CURLE_COULDNT_CONNECT)
-        return connect_error(a, "the connection was refused", err);
-    if (t->too_big)
-        return berr_code(err, EFBIG, "the daemon's answer to %s %s is too large", method, path);
-    if (t->status >= 400)
-        return daemon_error(t->status, t->buf, t->len, err);
-    if (rc != CURLE_OK)
-        return berr_code(err, EIO, "%s %s on %s: %s", method, path, a->host,
-                         curl_easy_strerror(rc));
-    return (int)t->status;
-}
-
-int cli_api_call(struct cli_api *a, const char *method, const char *path, json_t *body,
-                 json_t **out, struct berr **err)
-{
-    struct transfer t = {.max = JSON_BODY_MAX};
-    int status = perform(a, method, path, body, NULL, &t, NULL, err);
-    _cleanup_free_ char *buf = t.buf;
-    if (status < 0)
-        return -1;
-    if (out) {
-        *out = NULL;
-        if (t.len > 0) {
-            json_error_t je;
-            *out = json_loadb(buf, t.len, 0, &je);
-            if (*out == NULL)
-                return berr_code(err, EPROTO, "%s %s: the daemon's answer is not JSON: %s", method,
-                                 path, je.text);
-        }
-    }
-    return status;
-}
-
-int cli_api_stream(struct cli_api *a, const char *method, const char *path, json_t *body,
-                   const char *const *headers, cli_api_data_fn fn, void *ctx, char **content_type,
-                   struct berr **err)
-{
-    struct transfer t = {.fn = fn, .ctx = ctx};
-    int status = perform(a, method, path, body, headers, &t, content_type, err);
-    free(t.buf);
-    return status;
 }
 
 /* ---- raw connections ---- */
@@ -712,4 +575,85 @@ int cli_conn_finish(struct cli_conn *c, bool end_body, struct berr **err)
 char *cli_conn_header(const struct cli_conn *c, const char *name)
 {
     return c->head ? head_value(c->head, name) : NULL;
+}
+
+/* ---- ordinary and streamed requests, one connection each ---- */
+
+#define READ_CHUNK (64 * 1024)
+
+static int perform(struct cli_api *a, const char *method, const char *path, json_t *body,
+                   const char *const *headers, cli_api_data_fn fn, void *ctx, size_t max,
+                   char **collected, size_t *collected_len, char **content_type, struct berr **err)
+{
+    _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *hdr = NULL;
+    size_t hlen = 0;
+    FILE *f = open_memstream(&hdr, &hlen);
+    if (f == NULL)
+        abort();
+    if (text)
+        fprintf(f, "Content-Type: application/json\r\n");
+    fprintf(f, "Content-Length: %zu\r\n", text ? strlen(text) : 0);
+    for (size_t i = 0; headers && headers[i]; i++)
+        fprintf(f, "%s\r\n", headers[i]);
+    if (fclose(f) != 0)
+        abort();
+    _cleanup_free_ char *extra = hdr;
+    _cleanup_(cli_conn_freep) struct cli_conn *c = NULL;
+    if (conn_request(a, method, path, extra, text, &c, err) < 0 || conn_answer(c, false, err) < 0)
+        return -1;
+    if (content_type)
+        *content_type = head_value(c->head, "Content-Type");
+    size_t cap = READ_CHUNK + 1, len = 0;
+    _cleanup_free_ char *buf = xmalloc(cap);
+    for (;;) {
+        if (!fn && len > max)
+            return berr_code(err, EFBIG, "the daemon's answer to %s %s is too large", method, path);
+        if (!fn && len + READ_CHUNK + 1 > cap)
+            buf = xrealloc(buf, cap *= 2);
+        ssize_t n = cli_conn_read(c, fn ? buf : buf + len, READ_CHUNK);
+        if (n < 0)
+            return berr_sys(err, "%s %s on %s: reading the answer", method, path, a->host);
+        if (n == 0)
+            break;
+        if (fn && fn(ctx, buf, (size_t)n) != 0)
+            break;
+        if (!fn)
+            len += (size_t)n;
+    }
+    if (collected) {
+        buf[len] = '\0';
+        *collected = steal_ptr(&buf);
+        *collected_len = len;
+    }
+    return (int)c->status;
+}
+
+int cli_api_call(struct cli_api *a, const char *method, const char *path, json_t *body,
+                 json_t **out, struct berr **err)
+{
+    _cleanup_free_ char *buf = NULL;
+    size_t len = 0;
+    int status =
+        perform(a, method, path, body, NULL, NULL, NULL, JSON_BODY_MAX, &buf, &len, NULL, err);
+    if (status < 0)
+        return -1;
+    if (out) {
+        *out = NULL;
+        if (len > 0) {
+            json_error_t je;
+            *out = json_loadb(buf, len, 0, &je);
+            if (*out == NULL)
+                return berr_code(err, EPROTO, "%s %s: the daemon's answer is not JSON: %s", method,
+                                 path, je.text);
+        }
+    }
+    return status;
+}
+
+int cli_api_stream(struct cli_api *a, const char *method, const char *path, json_t *body,
+                   const char *const *headers, cli_api_data_fn fn, void *ctx, char **content_type,
+                   struct berr **err)
+{
+    return perform(a, method, path, body, headers, fn, ctx, 0, NULL, NULL, content_type, err);
 }

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from berthcli import Berth
-from daemon import EXTERNAL, unique_name
+from daemon import EXTERNAL, poll_until as wait_for, unique_name
 
 HAVE_DOCKER = shutil.which("docker") is not None
 needs_docker = pytest.mark.skipif(not HAVE_DOCKER, reason="no docker CLI")
@@ -117,6 +117,8 @@ def ctr_tree(berth, ctr, path):
 def test_top_prints_docker_table(daemon, berth):
     n = run_sleeper(berth)
     try:
+        # until sh has exec'd sleep, the two tables could show different commands
+        assert wait_for(lambda: berth.ok("top", n, "-o", "pid,comm").out.split()[3:] == ["sleep"])
         r = berth.ok("top", n)
         lines = r.out.splitlines()
         assert re.match(r"^UID {17}PID {17}PPID {16}C {19}STIME {15}TTY {17}TIME {16}CMD$",

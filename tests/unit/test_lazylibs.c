@@ -1,8 +1,8 @@
-/* berthd's late-bound libraries (src/daemon/lazylibs.c): every function it wraps can be bound
- * from the sonames it names, the variadic curl wrappers pass each kind of argument through,
- * base64 and a tar round trip work through the wrappers, and berthd itself does not link the
- * three libraries (so they really are loaded late). This program is linked like berthd: with
- * the wrappers and without the libraries. */
+/* The late-bound libraries of berthd and berth (src/lazylib/lazylibs.c): every function
+ * wrapped can be bound from the sonames named, the variadic curl wrappers pass each kind of
+ * argument through, base64 and a tar round trip work through the wrappers, and neither berthd
+ * nor berth links the three libraries (so they really are loaded late). This program is linked
+ * like them: with the wrappers and without the libraries. */
 #define CURL_DISABLE_TYPECHECK 1
 
 #include <archive.h>
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "daemon/lazylibs.h"
+#include "lazylib/lazylibs.h"
 
 static void all_functions_bind(void **state)
 {
@@ -113,12 +113,12 @@ static void tar_round_trip(void **state)
     fclose(f);
 }
 
-/* The libraries must not be among berthd's (nor this program's) dependencies. */
+/* The libraries must not be among berthd's, berth's, nor this program's dependencies. */
 static void not_linked(void **state)
 {
     (void)state;
-    const char *paths[] = {"/proc/self/exe", getenv("BERTHD")};
-    for (size_t i = 0; i < 2; i++) {
+    const char *paths[] = {"/proc/self/exe", getenv("BERTHD"), getenv("BERTH_CLI")};
+    for (size_t i = 0; i < 3; i++) {
         if (paths[i] == NULL)
             continue;
         char cmd[4096];

@@ -1,20 +1,22 @@
-/* Late binding of libarchive, libcurl and libcrypto in berthd.
+/* Late binding of libarchive, libcurl and libcrypto in berthd and the berth CLI.
  *
- * Linked normally, these three bring some twenty more libraries (TLS, Kerberos, LDAP, ICU,
- * libxml2, libstdc++, compressors) whose relocations and constructors cost berthd about 4 MB of
- * resident memory before it has done anything, while most daemons spend most of their life
- * never pulling an image or copying a file. So berthd defines each function it uses from them
+ * Linked normally, these three bring some thirty more libraries (TLS, Kerberos, LDAP, ICU,
+ * libxml2, libstdc++, compressors) whose mapping and relocation cost berthd about 4 MB of
+ * resident memory before it has done anything, and every run of the CLI some 15 ms before
+ * main(), while most daemons spend most of their life never pulling an image and most CLI runs
+ * only talk to the daemon. So both programs define each function they use from them
  * (lazylibs.def) with the library's own prototype: the definition here wins over the shared
- * library at link time, --as-needed then drops the library from berthd's dependencies, and the
- * first call dlopen()s it and binds the real function. The prototypes come from the libraries'
+ * library at link time, --as-needed then drops the library from the program's dependencies, and
+ * the first call dlopen()s it and binds the real function. The prototypes come from the libraries'
  * headers, so a mismatch is a compile error; the sonames are the ABI versions we build
- * against. Other programs (berth, the tests) link the libraries as usual. */
+ * against. Other programs (berth-runc, the tests) link them as usual, or not at all. */
 #define CURL_DISABLE_TYPECHECK 1
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -25,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon/lazylibs.h"
+#include "lazylib/lazylibs.h"
 
 struct lazylib {
     const char *soname;
@@ -35,7 +37,7 @@ struct lazylib {
     char error[256];
 };
 
-static struct lazylib lib_archive = {"libarchive.so.13", "images, docker cp, export and commit",
+static struct lazylib lib_archive = {"libarchive.so.13", "images, cp, export and commit",
                                      PTHREAD_ONCE_INIT, NULL, ""};
 static struct lazylib lib_curl = {"libcurl.so.4", "talking to registries", PTHREAD_ONCE_INIT, NULL,
                                   ""};
@@ -65,8 +67,9 @@ static void *bind_sym(struct lazylib *l, void (*open_fn)(void), const char *name
     void *h = lib_handle(l, open_fn);
     void *sym = h ? dlsym(h, name) : NULL;
     if (sym == NULL) {
-        fprintf(stderr, "berthd: cannot use %s from %s (needed for %s): %s\n", name, l->soname,
-                l->needed_for, h ? dlerror() : l->error);
+        fprintf(stderr, "%s: cannot use %s from %s (needed for %s): %s\n",
+                program_invocation_short_name, name, l->soname, l->needed_for,
+                h ? dlerror() : l->error);
         abort();
     }
     return sym;
@@ -109,7 +112,7 @@ static void *bind_sym(struct lazylib *l, void (*open_fn)(void), const char *name
 #define LAZYV4(l, n, A, B, C, D) LAZY_VFN(l, n, (A a, B b, C c, D d), (a, b, c, d))
 #define LAZYV0(l, n)             LAZY_VFN(l, n, (void), ())
 
-#include "daemon/lazylibs.def"
+#include "lazylib/lazylibs.def"
 
 /* ---- the variadic ones: the argument's type follows from the option, as curl documents ---- */
 
@@ -216,7 +219,7 @@ static const struct {
     void (*open_fn)(void);
     const char *name;
 } all_fns[] = {
-#include "daemon/lazylibs.def"
+#include "lazylib/lazylibs.def"
     ENTRY(curl, curl_easy_setopt) ENTRY(curl, curl_easy_getinfo) ENTRY(curl, curl_share_setopt)
         ENTRY(archive, archive_set_error)};
 

@@ -1,4 +1,4 @@
-/* berthd binds libarchive, libcurl and libcrypto on first use (lazylibs.c). */
+/* berthd and berth bind libarchive, libcurl and libcrypto on first use (lazylibs.c). */
 #pragma once
 
 #include <stddef.h>
