@@ -86,8 +86,8 @@ int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode
     return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-                         struct berr **err)
+static int replace_file(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                        bool durable, struct berr **err)
 {
     /* A name of our own: two processes replacing the same file must not share a temporary. */
     static unsigned counter;
@@ -101,7 +101,7 @@ int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t le
         if (fd < 0 && (errno != EEXIST || attempt > 100))
             return berr_sys(err, "open %s", tmp);
     }
-    if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+    if (write_all(fd, buf, len) < 0 || (durable && fsync(fd) < 0)) {
         berr_sys(err, "write %s", tmp);
         unlinkat(dirfd, tmp, 0);
         return -1;
@@ -112,6 +112,18 @@ int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t le
         return -1;
     }
     return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                         struct berr **err)
+{
+    return replace_file(dirfd, path, buf, len, mode, true, err);
+}
+
+int write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                          struct berr **err)
+{
+    return replace_file(dirfd, path, buf, len, mode, false, err);
 }
 
 int mkdir_p(const char *path, mode_t mode, struct berr **err)

@@ -18,6 +18,10 @@ int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode
  * file. */
 int write_file_atomic_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
                          struct berr **err);
+/* The same without the fsync, for files made again from the state whenever they are needed
+ * (after a crash one may be empty; never half old, half new while the system runs). */
+int write_file_replace_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                          struct berr **err);
 /* Like mkdir -p; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode, struct berr **err);
 /* Write all of buf, retrying on EINTR and short writes. Returns 0 or -1 with errno. */
