@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/process.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/unixsock.h"
@@ -276,20 +277,15 @@ int eng_exec_start(struct eng *e, const char *exec_id, bool detach, struct eng_e
         argv[n++] = "--detach";
     argv[n++] = ex->ctr_id;
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return berr_sys(err, "fork");
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(pin[0] >= 0 ? pin[0] : null, 0);
-        dup2(pout[1] >= 0 ? pout[1] : null, 1);
-        dup2(perr[1] >= 0 ? perr[1] : null, 2);
-        cloexec_from(3);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
+    const int fds[3] = {pin[0], pout[1], perr[1]};
+    pid_t pid = spawn_process((char *const *)argv, fds, 3, false, err);
+    if (pid < 0) {
+        for (int k = 0; k < 2; k++) {
+            closep(&pin[k]);
+            closep(&pout[k]);
+            closep(&perr[k]);
+        }
+        return -1;
     }
     if (pin[0] >= 0)
         close(pin[0]);

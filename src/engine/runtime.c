@@ -17,6 +17,7 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
 
@@ -50,21 +51,12 @@ int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...)
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return berr_sys(err, "pipe");
-    pid_t pid = fork();
+    const int fds[3] = {-1, -1, p[1]};
+    pid_t pid = spawn_process((char *const *)argv, fds, 3, false, err);
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
-        return berr_sys(err, "fork");
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(p[1], 2);
-        cloexec_from(3);
-        execv(argv[0], (char *const *)argv);
-        dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+        return -1;
     }
     close(p[1]);
     char buf[8192];

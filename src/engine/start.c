@@ -17,6 +17,7 @@
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/process.h"
 #include "common/human.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -223,26 +224,13 @@ static int spawn_monitor(struct eng *e, struct ctr *c, json_t *config, json_t *h
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return berr_sys(err, "pipe");
-    pid_t pid = fork();
+    /* the monitor gets its report pipe as fd 3, and not the daemon's signal state */
+    const int fds[4] = {-1, -1, -1, p[1]};
+    pid_t pid = spawn_process((char *const *)argv, fds, 4, false, err);
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
-        return berr_sys(err, "fork");
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        dup2(null, 2);
-        if (dup2(p[1], 3) < 0)
-            _exit(127);
-        cloexec_from(4);
-        /* the monitor must not die with the daemon's signals or inherit its mask */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
+        return -1;
     }
     close(p[1]);
     char buf[4096];

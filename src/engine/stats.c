@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/process.h"
 #include "common/fsutil.h"
 #include "common/jsonkind.h"
 #include "common/strv.h"
@@ -613,21 +613,13 @@ static int run_capture(char *const *argv, char **out, char **err_line, struct be
         errno = saved;
         return berr_sys(err, "pipe");
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    const int fds[3] = {-1, po[1], pe[1]};
+    pid_t pid = spawn_process(argv, fds, 3, true, err);
     closep(&po[1]);
     closep(&pe[1]);
     _cleanup_close_ int ro = po[0], re = pe[0];
-    if (rc != 0) {
-        errno = rc;
-        return berr_sys(err, "run %s", argv[0]);
-    }
+    if (pid < 0)
+        return -1;
     size_t olen = 0, elen = 0, ocap = 8192;
     char ebuf[1024];
     *out = xmalloc(ocap);

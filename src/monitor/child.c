@@ -1,6 +1,7 @@
-/* Running the runtime: posix_spawn with explicit stdio and clean signal state (the monitor
- * blocks and ignores signals that must not leak into the container), bounded waits, and the
- * error message a failed command leaves in its JSON log (runc's logrus format). */
+/* Running the runtime: bounded waits, and the error message a failed command leaves in its
+ * JSON log (runc's logrus format). Starting it is common/process.h's spawn_process: explicit
+ * stdio and a clean signal state (the monitor blocks and ignores signals that must not leak into
+ * the container). */
 #include "monitor/child.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -9,7 +10,6 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,30 +17,6 @@
 
 /* Only the end of a runtime's log matters, and a debug log can be large. */
 #define LOG_TAIL 65536
-
-pid_t mon_spawn(char *const argv[], const int fds[3], struct berr **err)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    for (int i = 0; i < 3; i++)
-        posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    extern char **environ;
-    int r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (r != 0)
-        return berr_set(err, r, "run %s", argv[0]);
-    return pid;
-}
 
 int mon_wait_child(pid_t pid, int timeout_ms)
 {

@@ -1,5 +1,5 @@
-/* The monitor's children: the OCI runtime it runs (create, delete), how their exit statuses read,
- * and what a failed runtime said. */
+/* The monitor's children: the OCI runtime it runs (create, delete; started with
+ * common/process.h), how their exit statuses read, and what a failed runtime said. */
 #pragma once
 
 #include <stddef.h>
@@ -7,10 +7,6 @@
 
 #include "common/err.h"
 
-/* Start argv (argv[0] searched in PATH when it has no slash) with fds[0..2] as its stdin, stdout
- * and stderr, default signal dispositions and an empty signal mask; every other fd of the
- * monitor is close-on-exec and does not reach it. */
-pid_t mon_spawn(char *const argv[], const int fds[3], struct berr **err);
 /* Wait up to timeout_ms for pid (SIGCHLD must be blocked), then kill it and wait. Returns its
  * wait status, or -1 when it is not a child. */
 int mon_wait_child(pid_t pid, int timeout_ms);

@@ -4,6 +4,7 @@
  * exits, and records how it exited in exit.json. */
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/process.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "monitor/attach.h"
@@ -337,7 +338,7 @@ static void delete_container(void)
     int fds[3] = {null, null, null};
     _cleanup_strv_ char **argv = runtime_argv("delete");
     struct berr *err = NULL;
-    pid_t pid = mon_spawn(argv, fds, &err);
+    pid_t pid = spawn_process(argv, fds, 3, true, &err);
     if (pid < 0) {
         warn(err->msg);
         berr_free(err);
@@ -518,7 +519,7 @@ static void start(void)
     unlinkat(M.dirfd, "pid", 0);
     _cleanup_strv_ char **argv = runtime_argv("create");
     mon_io_hold_stderr(M.io);
-    M.create_pid = mon_spawn(argv, child_fds, &err);
+    M.create_pid = spawn_process(argv, child_fds, 3, true, &err);
     mon_io_close_child_side(M.io);
     if (M.create_pid < 0)
         startup_failed_err(err);
