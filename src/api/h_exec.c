@@ -135,6 +135,12 @@ static void exec_pump(int client, const void *extra, size_t extra_len, void *p)
     }
     free(buf);
     free(inb);
+    /* The output has ended: the exit code is recorded before the client sees the end of the
+     * stream, since docker asks for it (exec inspect) as soon as it does. */
+    if (open_outputs <= 0 && io->pid > 0) {
+        eng_exec_finish(s->e, s->id, io->pid);
+        io->pid = 0;
+    }
     shutdown(client, SHUT_WR);
 }
 
