@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define CLONE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
@@ -42,8 +43,16 @@ int rt_selfclone_ensure(char **argv, char **envp, struct berr **err)
         if (n <= 0)
             return berr_sys(err, "copy the runtime binary into a memfd");
     }
-    if (fcntl(mfd, F_ADD_SEALS, CLONE_SEALS) < 0)
-        return berr_sys(err, "seal the runtime memfd");
+    /* F_SEAL_WRITE fails with EBUSY while a page of the file still has a transient extra
+     * reference (the copy's pipe buffers, a CPU's LRU batch); the kernel waits a little
+     * itself, and on a loaded machine that is not always enough: try again, briefly. */
+    int tries = 0;
+    while (fcntl(mfd, F_ADD_SEALS, CLONE_SEALS) < 0) {
+        if (errno != EBUSY || ++tries > 200)
+            return berr_sys(err, "seal the runtime memfd");
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
     fexecve(mfd, argv, envp);
     return berr_sys(err, "re-execute from the sealed runtime copy");
 }
