@@ -277,7 +277,10 @@ def test_tty_run_size_and_resize(daemon):
     try:
         out = pty_read_until(fd, "33 97")
         assert "/dev/pts/0" in out
-        # the terminal grows: docker sees SIGWINCH and resizes the container's tty
+        # the terminal grows: docker sees SIGWINCH and resizes the container's tty. The docker
+        # CLI sets up its SIGWINCH handler only after the start returns, and the container can
+        # print before that: a signal sent too early is ignored, so give it a moment first.
+        time.sleep(1)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 123, 0, 0))
         time.sleep(0.5)
         os.write(fd, b"hello\r")
