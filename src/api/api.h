@@ -65,6 +65,7 @@ extern const struct api_route api_volume_routes[];
 extern const struct api_route api_stats_routes[];
 extern const struct api_route api_archive_routes[];
 extern const struct api_route api_commit_routes[];
+extern const struct api_route api_attach_ws_routes[];
 
 /* ---- The request ---- */
 struct api_daemon *api_daemon(struct api_req *r);
@@ -136,6 +137,13 @@ int api_stream_hangup_fd(struct api_stream *s);
 typedef void (*api_hijack_fn)(int fd, const void *extra, size_t extra_len, void *ctx);
 void api_reply_hijack(struct api_req *r, const char *content_type, api_hijack_fn fn, void *ctx,
                       void (*done)(void *ctx));
+
+/* An upgrade to another protocol (a WebSocket): answers 101 with Upgrade: protocol, no content
+ * type and the headers given with api_add_header, then fn runs as for api_reply_hijack. The
+ * handler has checked that the client asked for this upgrade: there is no answer for a client
+ * that did not. */
+void api_reply_upgrade(struct api_req *r, const char *protocol, api_hijack_fn fn, void *ctx,
+                       void (*done)(void *ctx));
 
 /* ---- Server ---- */
 struct api_server;

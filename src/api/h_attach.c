@@ -1,6 +1,7 @@
-/* Attach: a hijacked connection joined to the container's monitor. Client bytes become stdin
- * frames (watching for the detach keys); the monitor's output frames go to the client raw for
- * a tty, or in Docker's 8-byte multiplexed framing otherwise. Exec sessions reuse the pump. */
+/* Attach: a client connection joined to the container's monitor. The session (log replay, then
+ * the pump) is shared by POST attach and the WebSocket attach (h_attach_ws.c), which differ only
+ * in an adapter: how client bytes become stdin and how output is framed. POST attach's adapter
+ * is here: output raw for a tty, or in Docker's 8-byte multiplexed framing otherwise. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -51,111 +52,182 @@ size_t api_detach_filter(struct api_detach *d, const unsigned char *in, size_t l
     return o;
 }
 
+#define PUMP_CHUNK 65536
+
 struct pump {
-    int client, mon;
-    bool tty, in, out, err;
+    int mon;
+    const struct api_attach_opts *o;
+    const struct api_pump_ops *ops;
+    void *ctx;
     struct api_detach det;
-    bool detached;
+    bool over;
+    enum api_pump_end why;
 };
 
-/* Client input through the detach-key matcher to the monitor as stdin frames. */
-static int forward_input(struct pump *p, const unsigned char *buf, size_t len)
+static void pump_end(struct pump *p, enum api_pump_end why)
 {
-    _cleanup_free_ unsigned char *outb = xmalloc(len + 16);
-    size_t o = api_detach_filter(&p->det, buf, len, outb, &p->detached);
-    return o > 0 ? send_frame(p->mon, 0, outb, o) : 0;
+    if (!p->over) {
+        p->over = true;
+        p->why = why;
+    }
 }
 
-void api_pump_session(int client, const void *extra, size_t extra_len, int mon, bool tty, bool in,
-                      bool out, bool err, const char *detach_keys)
+/* Client bytes: decoded by the adapter, then (stdin attached) through the detach-key matcher
+ * to the monitor as stdin frames. */
+static void client_input(struct pump *p, unsigned char *buf, size_t len)
 {
-    struct pump p = {.client = client, .mon = mon, .tty = tty, .in = in, .out = out, .err = err};
-    p.det.n = detach_keys_parse(detach_keys, p.det.keys);
+    bool over = false;
+    size_t n = p->ops->decode != NULL ? p->ops->decode(p->ctx, buf, len, &over) : len;
+    if (p->o->in && n > 0) {
+        _cleanup_free_ unsigned char *outb = xmalloc(n + 16);
+        bool detached = false;
+        size_t o = api_detach_filter(&p->det, buf, n, outb, &detached);
+        if (o > 0 && send_frame(p->mon, 0, outb, o) < 0)
+            pump_end(p, API_PUMP_OUTPUT_END);
+        if (detached)
+            pump_end(p, API_PUMP_DETACHED);
+    }
+    if (over && !p->over) {
+        /* the client's end of the session is the end of its stdin too (not after a detach,
+         * which leaves stdin to the next client) */
+        if (p->o->in)
+            send_frame(p->mon, 4, NULL, 0);
+        pump_end(p, API_PUMP_CLIENT_END);
+    }
+}
+
+static enum api_pump_end pump_run(int client, const void *extra, size_t extra_len, int mon,
+                                  const struct api_attach_opts *o, const struct api_pump_ops *ops,
+                                  void *ctx)
+{
+    struct pump p = {.mon = mon, .o = o, .ops = ops, .ctx = ctx};
+    p.det.n = detach_keys_parse(o->detach_keys, p.det.keys);
     if (p.det.n < 0)
         p.det.n = detach_keys_parse(NULL, p.det.keys);
-    if (in && extra_len > 0 && forward_input(&p, extra, extra_len) < 0)
-        return;
-    bool client_open = in;
+    _cleanup_free_ unsigned char *buf = xmalloc(API_PUMP_HEADROOM + PUMP_CHUNK);
+    unsigned char *data = buf + API_PUMP_HEADROOM;
+    bool reading = o->in || ops->read_always;
+    for (size_t off = 0; reading && off < extra_len && !p.over;) {
+        size_t n = extra_len - off < PUMP_CHUNK ? extra_len - off : PUMP_CHUNK;
+        memcpy(data, (const unsigned char *)extra + off, n);
+        client_input(&p, data, n);
+        off += n;
+    }
     unsigned char hdr[8];
     size_t hdr_got = 0;
     size_t payload_left = 0;
     int payload_type = 1;
-    unsigned char *buf = xmalloc(65536 + 8);
-    while (!p.detached) {
+    while (!p.over) {
+        /* a client that is not read is still watched for a full hang-up */
         struct pollfd pf[2] = {{.fd = mon, .events = POLLIN},
-                               {.fd = client_open ? client : -1, .events = POLLIN}};
-        /* without stdin the client is still watched for a full hang-up */
-        if (!client_open) {
-            pf[1].fd = client;
-            pf[1].events = 0;
-        }
+                               {.fd = client, .events = reading ? POLLIN : 0}};
         if (poll(pf, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
+            pump_end(&p, API_PUMP_CLIENT_END);
             break;
         }
         if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (!client_open) {
+            if (!reading) {
                 if (pf[1].revents & (POLLHUP | POLLERR))
-                    break;
+                    pump_end(&p, API_PUMP_CLIENT_END);
             } else {
-                ssize_t n = read(client, buf, 65536);
+                ssize_t n = read(client, data, PUMP_CHUNK);
                 if (n < 0 && errno == EINTR)
                     continue;
                 if (n <= 0) {
-                    /* stdin ended: tell the monitor; output keeps flowing */
-                    client_open = false;
-                    send_frame(mon, 4, NULL, 0);
-                } else if (forward_input(&p, buf, (size_t)n) < 0) {
-                    break;
+                    /* stdin ended: tell the monitor; output may keep flowing */
+                    reading = false;
+                    if (o->in)
+                        send_frame(mon, 4, NULL, 0);
+                    if (ops->eof_ends)
+                        pump_end(&p, API_PUMP_CLIENT_END);
+                } else {
+                    client_input(&p, data, (size_t)n);
                 }
             }
         }
-        if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (payload_left == 0) {
-                ssize_t n = read(mon, hdr + hdr_got, 8 - hdr_got);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    break;
-                hdr_got += (size_t)n;
-                if (hdr_got < 8)
-                    continue;
-                hdr_got = 0;
-                payload_type = hdr[0];
-                payload_left =
-                    (size_t)hdr[4] << 24 | (size_t)hdr[5] << 16 | (size_t)hdr[6] << 8 | hdr[7];
-                continue;
-            }
-            size_t want = payload_left < 65536 ? payload_left : 65536;
-            ssize_t n = read(mon, buf + 8, want);
+        if (p.over || !(pf[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            continue;
+        if (payload_left == 0) {
+            ssize_t n = read(mon, hdr + hdr_got, 8 - hdr_got);
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n <= 0)
+            if (n <= 0) {
+                pump_end(&p, API_PUMP_OUTPUT_END);
                 break;
-            payload_left -= (size_t)n;
-            bool wanted = (payload_type == 1 && out) || (payload_type == 2 && err);
-            if (!wanted)
-                continue;
-            if (tty) {
-                if (write_all(client, buf + 8, (size_t)n) < 0)
-                    break;
-            } else {
-                api_frame_header(buf, payload_type, (uint32_t)n);
-                if (write_all(client, buf, (size_t)n + 8) < 0)
-                    break;
             }
+            hdr_got += (size_t)n;
+            if (hdr_got < 8)
+                continue;
+            hdr_got = 0;
+            payload_type = hdr[0];
+            payload_left =
+                (size_t)hdr[4] << 24 | (size_t)hdr[5] << 16 | (size_t)hdr[6] << 8 | hdr[7];
+            continue;
         }
+        size_t want = payload_left < PUMP_CHUNK ? payload_left : PUMP_CHUNK;
+        ssize_t n = read(mon, data, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            pump_end(&p, API_PUMP_OUTPUT_END);
+            break;
+        }
+        payload_left -= (size_t)n;
+        bool wanted = (payload_type == 1 && o->out) || (payload_type == 2 && o->err);
+        if (wanted && ops->send(ctx, payload_type, data, (size_t)n) < 0)
+            pump_end(&p, API_PUMP_CLIENT_END);
     }
-    free(buf);
-    shutdown(client, SHUT_WR);
+    return p.why;
 }
+
+struct log_fwd {
+    const struct api_pump_ops *ops;
+    void *ctx;
+    unsigned char *buf;
+    size_t cap;
+};
+
+static int log_to_client(void *p, int stream, const char *t, const char *line, size_t len)
+{
+    struct log_fwd *f = p;
+    if (API_PUMP_HEADROOM + len > f->cap) {
+        f->cap = API_PUMP_HEADROOM + len;
+        f->buf = xrealloc(f->buf, f->cap);
+    }
+    memcpy(f->buf + API_PUMP_HEADROOM, line, len);
+    return f->ops->send(f->ctx, stream, f->buf + API_PUMP_HEADROOM, len) < 0 ? 1 : 0;
+}
+
+void api_attach_session(struct eng *e, const char *id, const struct api_attach_opts *o, int fd,
+                        const void *extra, size_t extra_len, const struct api_pump_ops *ops,
+                        void *ctx)
+{
+    enum api_pump_end why = API_PUMP_OUTPUT_END;
+    if (o->logs) {
+        struct eng_log_opts lo = {.stdout_ = o->out, .stderr_ = o->err, .tail = -1};
+        struct log_fwd f = {.ops = ops, .ctx = ctx};
+        eng_logs(e, id, &lo, -1, log_to_client, &f, NULL);
+        free(f.buf);
+    }
+    if (o->stream) {
+        _cleanup_close_ int mon = eng_attach(e, id, fd, NULL);
+        if (mon >= 0)
+            why = pump_run(fd, extra, extra_len, mon, o, ops, ctx);
+    }
+    ops->finish(ctx, why);
+}
+
+/* ---- POST /containers/{id}/attach: the raw stream ---- */
 
 struct attach_ctx {
     struct eng *e;
     char id[65];
-    bool tty, in, out, err, logs, stream;
+    bool tty;
+    struct api_attach_opts o;
     char *detach_keys;
+    int fd; /* the client, while the session runs */
 };
 
 static void attach_free(void *p)
@@ -165,37 +237,32 @@ static void attach_free(void *p)
     free(c);
 }
 
-struct log_fwd {
-    int fd;
-    bool tty;
-};
-
-static int log_to_client(void *p, int stream, const char *t, const char *line, size_t len)
+/* Output raw for a tty, else in Docker's multiplexed framing. */
+static int raw_send(void *p, int stream, unsigned char *buf, size_t len)
 {
-    struct log_fwd *f = p;
-    if (!f->tty) {
-        unsigned char hdr[8];
-        api_frame_header(hdr, stream, (uint32_t)len);
-        if (write_all(f->fd, hdr, 8) < 0)
-            return 1;
-    }
-    return write_all(f->fd, line, len) < 0 ? 1 : 0;
+    struct attach_ctx *c = p;
+    if (c->tty)
+        return write_all(c->fd, buf, len);
+    api_frame_header(buf - 8, stream, (uint32_t)len);
+    return write_all(c->fd, buf - 8, len + 8);
 }
+
+static void raw_finish(void *p, enum api_pump_end why)
+{
+    struct attach_ctx *c = p;
+    shutdown(c->fd, SHUT_WR);
+}
+
+static const struct api_pump_ops raw_ops = {
+    .send = raw_send,
+    .finish = raw_finish,
+};
 
 static void attach_session(int fd, const void *extra, size_t extra_len, void *p)
 {
     struct attach_ctx *c = p;
-    if (c->logs) {
-        struct eng_log_opts o = {.stdout_ = c->out, .stderr_ = c->err, .tail = -1};
-        struct log_fwd f = {.fd = fd, .tty = c->tty};
-        eng_logs(c->e, c->id, &o, -1, log_to_client, &f, NULL);
-    }
-    if (!c->stream)
-        return;
-    _cleanup_close_ int mon = eng_attach(c->e, c->id, fd, NULL);
-    if (mon < 0)
-        return;
-    api_pump_session(fd, extra, extra_len, mon, c->tty, c->in, c->out, c->err, c->detach_keys);
+    c->fd = fd;
+    api_attach_session(c->e, c->id, &c->o, fd, extra, extra_len, &raw_ops, c);
 }
 
 void api_container_attach(struct api_req *r)
@@ -209,11 +276,11 @@ void api_container_attach(struct api_req *r)
         api_reply_berr(r, err);
         return;
     }
-    c->in = api_query_bool(r, "stdin", false);
-    c->out = api_query_bool(r, "stdout", false);
-    c->err = api_query_bool(r, "stderr", false);
-    c->logs = api_query_bool(r, "logs", false);
-    c->stream = api_query_bool(r, "stream", false);
+    c->o.in = api_query_bool(r, "stdin", false);
+    c->o.out = api_query_bool(r, "stdout", false);
+    c->o.err = api_query_bool(r, "stderr", false);
+    c->o.logs = api_query_bool(r, "logs", false);
+    c->o.stream = api_query_bool(r, "stream", false);
     const char *dk = api_query(r, "detachKeys");
     unsigned char keys[DETACH_KEYS_MAX];
     if (dk != NULL && detach_keys_parse(dk, keys) < 0) {
@@ -222,6 +289,7 @@ void api_container_attach(struct api_req *r)
         return;
     }
     c->detach_keys = dk != NULL ? xstrdup(dk) : NULL;
+    c->o.detach_keys = c->detach_keys;
     const char *ctype = c->tty
                             ? "application/vnd.docker.raw-stream"
                             : (api_version(r) >= 142 ? "application/vnd.docker.multiplexed-stream"

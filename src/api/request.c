@@ -327,6 +327,21 @@ void api_reply_hijack(struct api_req *r, const char *content_type, api_hijack_fn
     r->ctx_done = done;
 }
 
+void api_reply_upgrade(struct api_req *r, const char *protocol, api_hijack_fn fn, void *ctx,
+                       void (*done)(void *ctx))
+{
+    if (r->kind != REPLY_NONE) {
+        if (done != NULL)
+            done(ctx);
+        return;
+    }
+    set_reply(r, REPLY_HIJACK, 101, NULL);
+    r->upgrade_proto = xstrdup(protocol);
+    r->hijack_fn = fn;
+    r->ctx = ctx;
+    r->ctx_done = done;
+}
+
 void api_req_free(struct api_req *r)
 {
     if (r == NULL)
@@ -354,6 +369,7 @@ void api_req_free(struct api_req *r)
     free(r->body);
     free(r->buf);
     free(r->content_type);
+    free(r->upgrade_proto);
     free(r->method);
     free(r->path);
     free(r);

@@ -64,6 +64,7 @@ struct api_req {
     size_t nhdr;
     api_stream_fn stream_fn;
     api_hijack_fn hijack_fn;
+    char *upgrade_proto; /* api_reply_upgrade's protocol; NULL for a hijack's "tcp" */
     void *ctx;
     void (*ctx_done)(void *ctx);
 };
@@ -73,7 +74,8 @@ struct api_req {
 const struct api_route *api_route_find(struct api_req *r, const char *method, const char *path,
                                        bool *path_known);
 
-/* stream.c: turn r's stream or hijack answer into a libmicrohttpd response. */
+/* stream.c: turn r's stream or hijack answer into a libmicrohttpd response; an answer from
+ * api_reply_upgrade is always an upgrade. */
 struct MHD_Response *api_stream_response(struct api_req *r);
 struct MHD_Response *api_hijack_response(struct api_req *r, bool upgrade);
 

@@ -240,11 +240,12 @@ static void upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, co
 
 struct MHD_Response *api_hijack_response(struct api_req *r, bool upgrade)
 {
-    if (upgrade) {
+    if (upgrade || r->upgrade_proto != NULL) {
         struct MHD_Response *resp = MHD_create_response_for_upgrade(upgrade_cb, NULL);
         if (resp == NULL)
             abort();
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "tcp");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE,
+                                r->upgrade_proto != NULL ? r->upgrade_proto : "tcp");
         return resp;
     }
     /* No upgrade asked: output only, as a plain stream; the handler gets one end of a
