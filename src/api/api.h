@@ -62,6 +62,7 @@ extern const struct api_route api_image_routes[];
 extern const struct api_route api_container_routes[];
 extern const struct api_route api_exec_routes[];
 extern const struct api_route api_volume_routes[];
+extern const struct api_route api_network_routes[];
 extern const struct api_route api_stats_routes[];
 extern const struct api_route api_archive_routes[];
 extern const struct api_route api_commit_routes[];
@@ -152,3 +153,7 @@ struct api_server;
 int api_server_start(struct api_daemon *d, char **hosts, int gid, struct api_server **out,
                      struct berr **err);
 void api_server_stop(struct api_server *s);
+/* fn runs (on the server's trimmer thread) each time the server has been idle for a second
+ * after serving something, before the heap is trimmed: for letting go of what only requests
+ * use. */
+void api_server_on_idle(struct api_server *s, void (*fn)(void));

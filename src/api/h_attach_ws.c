@@ -15,6 +15,7 @@
 #include "common/cleanup.h"
 #include "common/detachkeys.h"
 #include "common/fsutil.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "engine/engine.h"
 
@@ -112,9 +113,7 @@ static size_t ws_decode(void *p, unsigned char *buf, size_t len, bool *over)
 
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return time_mono_ns() / 1000000;
 }
 
 /* Our close is sent: reads (and drops) what the client still sends until its close, its

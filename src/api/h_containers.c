@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/h_containers.h"
+#include "api/h_networks.h"
 #include "api/util.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
@@ -49,13 +50,24 @@ static void list(struct api_req *r)
         limit = 1;
     if (limit > 0)
         all = true;
+    /* a network named by ID or ID prefix: the engine knows network modes by name */
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(filters, "network"), i, v)
+    {
+        const char *name = api_net_name(api_daemon(r), json_string_value(v));
+        if (name != NULL)
+            json_array_set_new(json_object_get(filters, "network"), i, json_string(name));
+    }
     _cleanup_berr_ struct berr *err = NULL;
     json_t *out =
         eng_list(eng_of(r), all, (int)limit, api_query_bool(r, "size", false), filters, &err);
-    if (out == NULL)
+    if (out == NULL) {
         api_reply_berr(r, err);
-    else
-        api_reply_json(r, 200, out);
+        return;
+    }
+    json_array_foreach(out, i, v) api_net_decorate(api_daemon(r), v);
+    api_reply_json(r, 200, out);
 }
 
 static void inspect(struct api_req *r)
@@ -63,10 +75,12 @@ static void inspect(struct api_req *r)
     _cleanup_berr_ struct berr *err = NULL;
     json_t *out =
         eng_inspect(eng_of(r), api_param(r, "id"), api_query_bool(r, "size", false), &err);
-    if (out == NULL)
+    if (out == NULL) {
         api_reply_berr(r, err);
-    else
-        api_reply_json(r, 200, out);
+        return;
+    }
+    api_net_decorate(api_daemon(r), out);
+    api_reply_json(r, 200, out);
 }
 
 static void reply_done(struct api_req *r, int rc, struct berr *err)

@@ -11,6 +11,7 @@ static const struct api_route *const route_tables[] = {
     api_system_routes,  api_image_routes,  api_container_routes,
     api_exec_routes,    api_volume_routes, api_stats_routes,
     api_archive_routes, api_commit_routes, api_attach_ws_routes,
+    api_network_routes,
 };
 
 /* Splits "/a/b/c" into segments in place (the buffer is modified). */

@@ -23,6 +23,15 @@ struct api_server {
     char *unix_paths[8]; /* removed at stop */
     int stop_fd;         /* eventfd: readable once the server stops */
     atomic_int inflight; /* requests being served */
+    /* the trimmer: gives freed heap back to the system once no request has run for a while */
+    pthread_t trimmer;
+    bool trimmer_started;
+    pthread_mutex_t trim_mu;
+    pthread_cond_t trim_cv;
+    bool trim_due; /* something ran since the last trim */
+    bool trim_stop;
+    int64_t idle_since; /* CLOCK_MONOTONIC ns when inflight last dropped to 0 */
+    void (*on_idle)(void);
 };
 
 struct api_req {

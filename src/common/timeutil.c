@@ -18,6 +18,13 @@ void time_deadline_ms(struct timespec *ts, int64_t ms)
     }
 }
 
+int64_t time_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 int64_t time_now_ns(void)
 {
     struct timespec ts;

@@ -210,7 +210,12 @@ static bool m_network(const char *w, void *p)
 {
     const char *nm = json_string_value(
         json_object_get(json_object_get(((struct fctx *)p)->rec, "HostConfig"), "NetworkMode"));
-    return nm != NULL && strcmp(nm, w) == 0;
+    if (nm == NULL)
+        return false;
+    /* without a bridge yet, the default and bridge modes run on "none" (see api/h_networks.c) */
+    if (strcmp(w, "none") == 0 && (strcmp(nm, "default") == 0 || strcmp(nm, "bridge") == 0))
+        return true;
+    return strcmp(nm, w) == 0;
 }
 
 static bool m_health(const char *w, void *p)
@@ -277,6 +282,30 @@ static int cmp_created_desc(const void *a, const void *b)
     return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
 }
 
+/* The list entry of one container, in Docker's shape. Under e->mu: only copies leave. */
+static json_t *list_entry(struct fctx *f)
+{
+    json_t *rec = f->rec;
+    json_t *cfg = json_object_get(rec, "Config");
+    json_t *hc = json_object_get(rec, "HostConfig");
+    json_t *labels = json_object_get(cfg, "Labels");
+    _cleanup_free_ char *cmd = command_text(rec);
+    _cleanup_free_ char *status = status_text(f->c);
+    json_t *s = json_pack(
+        "{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:{s:{}}, s:o}", "Id",
+        f->c->id, "Names", json_string_value(json_object_get(rec, "Name")) ?: "", "Image",
+        json_string_value(json_object_get(cfg, "Image")) ?: "", "ImageID",
+        json_string_value(json_object_get(rec, "Image")) ?: "", "Command", cmd, "Created",
+        (json_int_t)(f->created / 1000000000), "Ports", "Labels",
+        json_is_object(labels) ? json_deep_copy(labels) : json_object(), "State", ctr_status(f->c),
+        "Status", status, "HostConfig", "NetworkMode",
+        json_string_value(json_object_get(hc, "NetworkMode")) ?: "default", "NetworkSettings",
+        "Networks", "Mounts", json_deep_copy(json_object_get(rec, "Mounts")) ?: json_array());
+    if (s == NULL)
+        abort();
+    return s;
+}
+
 json_t *eng_list(struct eng *e, bool all, int limit, bool size, json_t *filters, struct berr **err)
 {
     _cleanup_json_ json_t *no_filters = json_object();
@@ -287,52 +316,41 @@ json_t *eng_list(struct eng *e, bool all, int limit, bool size, json_t *filters,
     _cleanup_(img_db_freep) struct img_db *db = NULL;
     if (json_object_get(filters, "ancestor") != NULL)
         img_db_load(e->store, &db, NULL);
+    /* before/since name containers: their creation times bound the list */
+    char bound_id[2][65] = {"", ""};
+    const char *bs[2] = {"before", "since"};
+    for (int k = 0; k < 2; k++) {
+        json_t *vals = json_object_get(filters, bs[k]);
+        if (json_array_size(vals) > 0 &&
+            eng_resolve(e, json_string_value(json_array_get(vals, 0)), bound_id[k], err) < 0)
+            return NULL;
+    }
 
+    /* One pass under the lock, copying only what the entries show; the records themselves are
+     * not copied (a list of 100 containers used to deep-copy 100 records). */
+    json_t *out = json_array();
+    bool status_filter = json_array_size(json_object_get(filters, "status")) > 0;
     pthread_mutex_lock(&e->mu);
     size_t n = e->n;
     struct fctx *v = xcalloc(n + 1, sizeof(*v));
     for (size_t i = 0; i < n; i++) {
         v[i].c = e->ctrs[i];
-        v[i].c->refs++;
-        v[i].rec = json_deep_copy(e->ctrs[i]->rec);
+        v[i].rec = e->ctrs[i]->rec;
+        v[i].db = db;
         v[i].created = created_ns(v[i].rec);
     }
-    pthread_mutex_unlock(&e->mu);
     qsort(v, n, sizeof(*v), cmp_created_desc);
-
-    /* before/since name containers: their creation times bound the list */
     int64_t before = INT64_MAX, since = INT64_MIN;
-    const char *bs[2] = {"before", "since"};
-    for (int k = 0; k < 2; k++) {
-        json_t *vals = json_object_get(filters, bs[k]);
-        if (json_array_size(vals) == 0)
-            continue;
-        const char *ref = json_string_value(json_array_get(vals, 0));
-        char id[65];
-        if (eng_resolve(e, ref, id, err) < 0) {
-            for (size_t i = 0; i < n; i++) {
-                json_decref(v[i].rec);
-                ctr_unref(e, v[i].c);
-            }
-            free(v);
-            return NULL;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(v[i].c->id, id) == 0) {
-                if (k == 0)
-                    before = v[i].created;
-                else
-                    since = v[i].created;
-            }
-        }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i].c->id, bound_id[0]) == 0)
+            before = v[i].created;
+        if (strcmp(v[i].c->id, bound_id[1]) == 0)
+            since = v[i].created;
     }
-
-    json_t *out = json_array();
-    bool status_filter = json_array_size(json_object_get(filters, "status")) > 0;
+    struct ctr **sized = size ? xcalloc(n + 1, sizeof(*sized)) : NULL;
+    size_t nsized = 0;
     for (size_t i = 0; i < n; i++) {
         struct fctx *f = &v[i];
-        f->db = db;
-        pthread_mutex_lock(&e->mu);
         const char *st = ctr_status(f->c);
         bool running = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 ||
                        strcmp(st, "restarting") == 0;
@@ -359,43 +377,27 @@ json_t *eng_list(struct eng *e, bool all, int limit, bool size, json_t *filters,
             if (!m_label(json_string_value(lv), f))
                 keep = false;
         }
-        _cleanup_free_ char *status = keep ? status_text(f->c) : NULL;
-        pthread_mutex_unlock(&e->mu);
         if (!keep)
             continue;
         if (limit > 0 && json_array_size(out) >= (size_t)limit)
             break;
-        json_t *rec = f->rec;
-        json_t *cfg = json_object_get(rec, "Config");
-        json_t *hc = json_object_get(rec, "HostConfig");
-        _cleanup_free_ char *cmd = command_text(rec);
-        json_t *mounts = json_array();
-        size_t mi;
-        json_t *m;
-        json_array_foreach(json_object_get(rec, "Mounts"), mi, m) json_array_append(mounts, m);
-        json_t *labels = json_object_get(cfg, "Labels");
-        json_t *s = json_pack(
-            "{s:s, s:[O], s:O, s:O, s:s, s:I, s:[], s:O, s:s, s:s, s:{s:O}, s:{s:{}}, s:o}", "Id",
-            f->c->id, "Names", json_object_get(rec, "Name"), "Image", json_object_get(cfg, "Image"),
-            "ImageID", json_object_get(rec, "Image"), "Command", cmd, "Created",
-            (json_int_t)(f->created / 1000000000), "Ports", "Labels",
-            json_is_object(labels) ? labels : json_object(), "State", ctr_status(f->c), "Status",
-            status, "HostConfig", "NetworkMode", json_object_get(hc, "NetworkMode"),
-            "NetworkSettings", "Networks", "Mounts", mounts);
-        if (s == NULL)
-            abort();
+        json_array_append_new(out, list_entry(f));
         if (size) {
-            int64_t rw = upper_size(e, f->c);
-            json_object_set_new(s, "SizeRw", json_integer(rw));
-            json_object_set_new(s, "SizeRootFs", json_integer(rw));
+            f->c->refs++;
+            sized[nsized++] = f->c;
         }
-        json_array_append_new(out, s);
     }
-    for (size_t i = 0; i < n; i++) {
-        json_decref(v[i].rec);
-        ctr_unref(e, v[i].c);
-    }
+    pthread_mutex_unlock(&e->mu);
     free(v);
+    /* sizes walk the upper layers: outside the lock */
+    for (size_t i = 0; i < nsized; i++) {
+        int64_t rw = upper_size(e, sized[i]);
+        json_t *s = json_array_get(out, i);
+        json_object_set_new(s, "SizeRw", json_integer(rw));
+        json_object_set_new(s, "SizeRootFs", json_integer(rw));
+        ctr_unref(e, sized[i]);
+    }
+    free(sized);
     return out;
 }
 

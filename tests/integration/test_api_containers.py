@@ -187,6 +187,44 @@ def test_ps_filters_and_format(daemon):
     daemon.docker("rm", "-f", a, b)
 
 
+def test_ps_before_since_limit_size(daemon):
+    """Docker's newest-first order bounded by before/since containers, --last, and -s sizes."""
+    tag = name()
+    made = []
+    for i in range(3):
+        n = f"{tag}-{i}"
+        daemon.docker("create", "--name", n, "--label", f"t={tag}", "busybox", "sh", "-c",
+                      "head -c 3000 /dev/zero > /big")
+        made.append(n)
+        time.sleep(0.05)
+
+    def ps(*args):
+        return daemon.docker("ps", "-a", "--filter", f"label=t={tag}", "--format",
+                             "{{.Names}}", *args).stdout.split()
+
+    assert ps() == made[::-1]
+    assert ps("--filter", f"before={made[2]}") == [made[1], made[0]]
+    assert ps("--filter", f"since={made[0]}") == [made[2], made[1]]
+    assert ps("--filter", f"since={made[0]}", "--filter", f"before={made[2]}") == [made[1]]
+    assert ps("--last", "1") == [made[2]]
+    p = daemon.docker("ps", "-a", "--filter", "before=nosuch-" + tag, check=False)
+    assert p.returncode != 0 and "No such container" in p.stderr
+    daemon.docker("start", "-a", made[1])
+    sizes = dict(line.split(" ", 1) for line in daemon.docker(
+        "ps", "-a", "-s", "--filter", f"label=t={tag}", "--format",
+        "{{.Names}} {{.Size}}").stdout.splitlines())
+    assert sizes[made[1]].startswith("3kB"), sizes
+    assert sizes[made[0]].startswith("0B"), sizes
+    entry = [c for c in daemon.client.containers(all=True, filters={"label": f"t={tag}"})
+             if c["Names"] == [f"/{made[1]}"]][0]
+    assert entry["Image"] == "busybox" and entry["ImageID"].startswith("sha256:")
+    assert entry["Command"] == "sh -c head -c 3000 /dev/zero > /big"
+    assert entry["Labels"] == {"t": tag} and entry["State"] == "exited"
+    assert entry["Status"].startswith("Exited (0)")
+    assert entry["HostConfig"]["NetworkMode"] in ("none", "default", "bridge")
+    daemon.docker("rm", *made)
+
+
 def test_env_workdir_user_hostname(daemon):
     out = daemon.docker("run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1000",
                         "--hostname", "boat", "busybox", "sh", "-c",

@@ -9,7 +9,10 @@
 #include <archive_entry.h>
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -78,7 +81,8 @@ static void base64_through_wrappers(void **state)
 
 static void tar_round_trip(void **state)
 {
-    (void)state;
+    if (state != NULL)
+        (void)state;
     FILE *f = tmpfile();
     assert_non_null(f);
     struct archive *w = archive_write_new();
@@ -111,6 +115,82 @@ static void tar_round_trip(void **state)
     assert_string_equal(archive_error_string(r), "bad thing 7");
     archive_read_free(r);
     fclose(f);
+}
+
+static bool mapped(const char *name)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[1024];
+    bool found = false;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, name))
+            found = true;
+    fclose(f);
+    return found;
+}
+
+/* libarchive is let go only with none of its objects alive, and comes back on the next use. */
+static void archive_released_when_idle(void **state)
+{
+    (void)state;
+    tar_round_trip(NULL);
+    assert_int_equal(lazylibs_objects("libarchive.so.13"), 0);
+    struct archive *a = archive_read_new();
+    struct archive_entry *e = archive_entry_new();
+    assert_int_equal(lazylibs_objects("libarchive.so.13"), 2);
+    assert_int_equal(lazylibs_release(), 0);
+    assert_true(mapped("libarchive.so"));
+    archive_read_free(a);
+    assert_int_equal(lazylibs_release(), 0);
+    archive_entry_free(e);
+    archive_read_free(NULL);
+    assert_int_equal(lazylibs_objects("libarchive.so.13"), 0);
+    assert_int_equal(lazylibs_release(), 1);
+    assert_false(mapped("libarchive.so"));
+    assert_false(mapped("libxml2.so"));
+    /* bound again in the new load */
+    tar_round_trip(NULL);
+    assert_true(mapped("libarchive.so"));
+    assert_int_equal(lazylibs_release(), 1);
+    /* curl and libcrypto stay */
+    assert_true(mapped("libcurl.so"));
+}
+
+static atomic_bool workers_done;
+
+static void *round_trips(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 40; i++)
+        tar_round_trip(NULL);
+    return NULL;
+}
+
+static void *releaser(void *arg)
+{
+    int *released = arg;
+    while (!atomic_load(&workers_done))
+        *released += lazylibs_release();
+    return NULL;
+}
+
+/* Unloading races with calls on other threads: every call finds its library loaded. */
+static void release_races_with_use(void **state)
+{
+    (void)state;
+    pthread_t w[3], r;
+    int released = 0;
+    atomic_store(&workers_done, false);
+    assert_int_equal(pthread_create(&r, NULL, releaser, &released), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pthread_create(&w[i], NULL, round_trips, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(w[i], NULL);
+    atomic_store(&workers_done, true);
+    pthread_join(r, NULL);
+    assert_int_equal(lazylibs_objects("libarchive.so.13"), 0);
+    print_message("libarchive unloaded %d times under 120 round trips\n", released);
 }
 
 /* The libraries must not be among berthd's, berth's, nor this program's dependencies. */
@@ -147,6 +227,8 @@ int main(void)
         cmocka_unit_test(curl_variadic_arguments),
         cmocka_unit_test(base64_through_wrappers),
         cmocka_unit_test(tar_round_trip),
+        cmocka_unit_test(archive_released_when_idle),
+        cmocka_unit_test(release_races_with_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
