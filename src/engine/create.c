@@ -145,6 +145,28 @@ static json_t *normalize_host_config(json_t *hc_in, json_t *warnings)
                               json_string("bridge networking is not available yet in berth: the "
                                           "container gets its own network namespace with only "
                                           "a loopback interface"));
+    json_t *pb = json_object_get(hc, "PortBindings");
+    bool publish = (json_is_object(pb) && json_object_size(pb) > 0) ||
+                   json_is_true(json_object_get(hc, "PublishAllPorts"));
+    if (publish && strcmp(nm, "host") == 0) {
+        json_array_append_new(warnings, json_string("Published ports are discarded when using "
+                                                    "host network mode"));
+    } else if (publish) {
+        _cleanup_free_ char *keys = NULL;
+        const char *k;
+        json_t *v;
+        json_object_foreach(pb, k, v)
+        {
+            char *more = xasprintf("%s%s%s", keys ? keys : "", keys ? ", " : "", k);
+            free(keys);
+            keys = more;
+        }
+        _cleanup_free_ char *msg = xasprintf(
+            "port publishing is not available yet in berth (it comes with bridge networking): "
+            "%s %s not published on the host",
+            keys ? keys : "the exposed ports", keys && !strchr(keys, ',') ? "is" : "are");
+        json_array_append_new(warnings, json_string(msg));
+    }
     json_t *lc = json_object_get(hc, "LogConfig");
     if (!json_is_object(lc)) {
         json_object_set_new(hc, "LogConfig",

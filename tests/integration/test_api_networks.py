@@ -127,3 +127,15 @@ def test_ids_kept_across_restart(daemon):
     before = {n: _inspect(daemon, n)["Id"] for n in ("host", "none")}
     daemon.restart()
     assert {n: _inspect(daemon, n)["Id"] for n in ("host", "none")} == before
+
+
+@pytest.mark.skipif(EXTERNAL is not None, reason="Docker publishes ports")
+def test_published_ports_warn_until_bridge_networking(daemon):
+    """A -p that cannot be honoured yet is said so, not silently dropped."""
+    p = daemon.docker("run", "--rm", "-p", "18080:80", "-p", "53:53/udp", "busybox", "true")
+    assert "bridge networking is not available yet" in p.stderr
+    assert "53/udp, 80/tcp are not published on the host" in p.stderr
+    p = daemon.docker("run", "--rm", "-p", "18080:80", "--network", "host", "busybox", "true")
+    assert "Published ports are discarded when using host network mode" in p.stderr
+    p = daemon.docker("run", "--rm", "--network", "none", "busybox", "true")
+    assert "WARNING" not in p.stderr
