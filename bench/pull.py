@@ -2,6 +2,8 @@
 """Side-by-side benchmark of image pulls: berth, skopeo (to an OCI layout) and podman pull the
 same multi-layer image from Debian's docker-registry on 127.0.0.1, each into a fresh store, in
 one run; the floor is `sha256sum` plus `tar -xzf` of the same layer blobs, one after the other.
+berth's pull is berthd's: each run starts a berthd on a fresh data root (not timed), times
+`berth pull` against it, and stops it.
 
 The image is made offline from this machine's own files (/usr/bin, /usr/lib/go-1.19,
 /usr/share/...), so it compresses like real software rather than like random bytes; it is built
@@ -12,6 +14,7 @@ usage: sudo /usr/bin/python3 bench/pull.py [--runs N] [--min-mb 200] [--cache DI
                                           [--only berth,skopeo,podman,floor]
 """
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -30,7 +33,8 @@ from registry import Registry  # noqa: E402
 SOURCES = ["/usr/lib/python3", "/usr/share/perl", "/usr/share/doc", "/usr/share/locale",
            "/usr/lib/go-1.19", "/usr/share/vim", "/usr/bin"]
 MIN_LAYERS = 4
-BERTH = os.environ.get("BERTH_CLI", os.path.join(REPO, "build/src/cli/berth"))
+BUILD = os.environ.get("BERTH_BUILD", os.path.join(REPO, "build"))
+BERTH = os.environ.get("BERTH_CLI", os.path.join(BUILD, "src/cli/berth"))
 CACHE_VERSION = "2"
 
 
@@ -78,11 +82,25 @@ def timed(argv, **kw):
     return dt
 
 
+def berthd_engine():
+    """bench/daemon.py's berthd (a fresh data root under the given directory, started and
+    stopped around the work); loaded by path: tests/integration has a daemon.py of its own."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_daemon", os.path.join(os.path.dirname(os.path.abspath(__file__)), "daemon.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.Berth()
+
+
 def run_berth(ref, work):
-    root = os.path.join(work, "berth-root")
-    shutil.rmtree(root, ignore_errors=True)
-    return timed([BERTH, "--root", root, "--config", os.path.join(work, "berth-cfg"), "pull",
-                  "-q", ref])
+    d = berthd_engine()
+    d.setup(work)
+    try:
+        env = dict(os.environ, BERTH_HOST=f"unix://{d.sock}")
+        return timed([BERTH, "--root", os.path.join(d.dir, "root"), "--config",
+                      os.path.join(work, "berth-cfg"), "pull", "-q", ref], env=env)
+    finally:
+        d.stop()
 
 
 def run_skopeo(ref, work):

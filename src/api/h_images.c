@@ -278,7 +278,9 @@ static json_t *summary(struct api_daemon *d, const struct img_record *rec, json_
 static json_t *summaries(struct api_daemon *d, struct img_db *db, const struct list_opts *o)
 {
     _cleanup_free_ struct img_record **sorted = xcalloc(db->n + 1, sizeof(*sorted));
-    memcpy(sorted, db->v, db->n * sizeof(*sorted));
+    /* an empty store's vector is NULL, which memcpy may not be given even for no bytes */
+    if (db->n > 0)
+        memcpy(sorted, db->v, db->n * sizeof(*sorted));
     qsort(sorted, db->n, sizeof(*sorted), by_created_desc);
     _cleanup_json_ json_t *counts = o->shared_size ? layer_use_counts(db) : NULL;
     json_t *out = json_array();

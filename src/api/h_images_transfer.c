@@ -451,6 +451,14 @@ static void push_job_free(void *ctx)
     free(j);
 }
 
+/* $BERTH_PUSH_CHUNK_SIZE (bytes): layers go up in PATCH requests of that size, for registries
+ * that cap a request's size (and for tests of chunked uploads); unset, each in one request. */
+static uint64_t push_chunk_size(void)
+{
+    const char *chunk = getenv("BERTH_PUSH_CHUNK_SIZE");
+    return chunk ? strtoull(chunk, NULL, 10) : 0;
+}
+
 static void push_run(struct api_stream *s, void *ctx)
 {
     struct push_job *j = ctx;
@@ -459,7 +467,8 @@ static void push_run(struct api_stream *s, void *ctx)
     emit(&j->pr, api_img_msg_status(NULL, first));
     for (size_t i = 0; i < j->n && !j->pr.gone; i++) {
         const struct img_ref *ref = j->refs[i];
-        struct reg_push_opts o = {.on_event = on_push_event, .ctx = &j->pr};
+        struct reg_push_opts o = {
+            .on_event = on_push_event, .ctx = &j->pr, .chunk_size = push_chunk_size()};
         struct reg_push_result res;
         struct berr *err = NULL;
         progress_reset(&j->pr);

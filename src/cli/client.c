@@ -182,13 +182,6 @@ struct cli_api *cli_api_get(struct cli *cli, struct berr **err)
     return cli->api;
 }
 
-struct cli_api *cli_api_try(struct cli *cli)
-{
-    if (cli->api == NULL && cli_api_open(host_of(cli), NULL, &cli->api, NULL) < 0)
-        return NULL;
-    return cli->api;
-}
-
 void cli_api_close(struct cli *cli)
 {
     cli_api_free(cli->api);

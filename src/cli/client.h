@@ -20,8 +20,6 @@ struct cli_api;
  * is a unix socket named berth.sock that nobody answers on, with cli->root as its data root).
  * Owned by cli (freed by cli_api_close). */
 struct cli_api *cli_api_get(struct cli *cli, struct berr **err);
-/* The client only if a daemon answers already; NULL (no error) otherwise. Starts nothing. */
-struct cli_api *cli_api_try(struct cli *cli);
 void cli_api_close(struct cli *cli);
 
 /* Connect to host ("unix:///path"); autostart_root non-NULL allows starting berthd (see above)

@@ -1,21 +1,22 @@
-/* berth history: an image's build steps from its config's history, newest first, with the
- * size each step's layer takes. */
+/* berth history: GET /images/{name}/history, an image's build steps, newest first, with the
+ * size each step's layer takes, in docker's columns and row fields. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/common.h"
 #include "cli/format.h"
-#include "common/human.h"
 #include "common/cleanup.h"
+#include "common/human.h"
 #include "common/xalloc.h"
-#include "image/manifest.h"
 
-#define HISTORY_FORMAT "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-#define CREATED_BY_MAX 45
+#define HISTORY_FORMAT   "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+#define NON_HUMAN_FORMAT "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+#define CREATED_BY_MAX   45
 
-/* Docker shortens the command to 45 characters, the last one an ellipsis. */
+/* docker's formatter.Ellipsis: at most 45 characters, the last one an ellipsis. */
 static char *shorten(const char *s)
 {
     size_t chars = 0, i = 0;
@@ -28,67 +29,66 @@ static char *shorten(const char *s)
     return xasprintf("%.*s…", (int)i, s);
 }
 
+static json_t *row_of(json_t *step, bool human, bool no_trunc)
+{
+    const char *id = json_string_value(json_object_get(step, "Id")) ?: "";
+    const char *colon = strchr(id, ':');
+    _cleanup_free_ char *shown_id = no_trunc ? xstrdup(id) : xstrndup(colon ? colon + 1 : id, 12);
+    struct timespec created = {.tv_sec =
+                                   (time_t)json_integer_value(json_object_get(step, "Created"))},
+                    now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    _cleanup_free_ char *created_at = human_format_time(&created, false, true);
+    _cleanup_free_ char *since = human ? human_since(&created, &now) : xstrdup(created_at);
+    _cleanup_free_ char *by = xstrdup(json_string_value(json_object_get(step, "CreatedBy")) ?: "");
+    for (char *c = by; *c; c++)
+        if (*c == '\t')
+            *c = ' ';
+    if (!no_trunc) {
+        char *short_by = shorten(by);
+        free(by);
+        by = short_by;
+    }
+    json_int_t size = json_integer_value(json_object_get(step, "Size"));
+    _cleanup_free_ char *sz =
+        human ? human_size((double)size, 3) : xasprintf("%lld", (long long)size);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Comment",
+                     json_string_value(json_object_get(step, "Comment")) ?: "", "CreatedAt",
+                     created_at, "CreatedBy", by, "CreatedSince", since, "ID", shown_id, "Size",
+                     sz);
+}
+
 static int run_history(struct cli *cli, int argc, char **argv)
 {
+    (void)argc;
     struct berr *err = NULL;
-    struct cli_images ci;
-    if (cli_images_open(cli, true, &ci, &err) < 0)
-        return cli_fail(cli, err);
-    _cleanup_(img_db_freep) struct img_db *db = NULL;
-    struct img_record *r = NULL;
-    _cleanup_free_ char *text = NULL;
-    _cleanup_config_ struct img_config *cfg = NULL;
-    size_t len = 0;
-    int ret = img_db_load(ci.store, &db, &err);
-    if (ret == 0)
-        ret = img_db_resolve(db, argv[0], &r, &err);
-    if (ret == 0 && (text = img_blob_read(ci.store, r->id, IMG_CONFIG_MAX, &len, &err)) == NULL)
-        ret = -1;
-    if (ret == 0)
-        ret = img_config_parse(text, len, &cfg, &err);
     bool human = cli_bool(cli, "human"), no_trunc = cli_bool(cli, "no-trunc");
-    const char *fmt = cli_bool(cli, "quiet") ? "{{.ID}}" : cli_string(cli, "format");
+    const char *fmt = cli_string(cli, "format");
+    /* as docker: -q and -H=false choose among the tables; a --format of one's own wins */
+    if (*fmt == '\0' || strcmp(fmt, "table") == 0)
+        fmt = cli_bool(cli, "quiet") ? "{{.ID}}" : human ? HISTORY_FORMAT : NON_HUMAN_FORMAT;
     _cleanup_json_ json_t *header = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "IMAGE", "CreatedSince", "CREATED", "CreatedAt",
         "CREATED AT", "CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT");
-    _cleanup_(cli_format_freep) struct cli_format *out = NULL;
-    if (ret == 0 && (out = cli_format_new(fmt, HISTORY_FORMAT, header, 0, &err)) == NULL)
-        ret = -1;
-    if (ret < 0) {
-        cli_images_close(&ci);
+    _cleanup_(cli_format_freep) struct cli_format *out =
+        cli_format_new(fmt, HISTORY_FORMAT, header, 0, &err);
+    if (out == NULL)
         return cli_fail(cli, err);
-    }
-    /* Non-empty steps map, in order, to layers; count from the end to find each one's. */
-    size_t layer = r->n_layers;
-    char sid[13];
-    for (size_t i = cfg->n_history; i-- > 0 && ret == 0;) {
-        const struct img_history *h = &cfg->history[i];
-        int64_t size = 0;
-        if (!h->empty_layer && layer > 0) {
-            layer--;
-            int64_t s = img_snap_size(ci.sn, r->layers[layer].chain_id);
-            size = s > 0 ? s : 0;
-        }
-        const char *id =
-            i + 1 == cfg->n_history ? (no_trunc ? r->id : img_short_id(r->id, sid)) : "<missing>";
-        int64_t sec = 0;
-        bool have = h->created && cli_parse_created(h->created, &sec) == 0;
-        _cleanup_free_ char *since = !have   ? xstrdup("N/A")
-                                     : human ? cli_since((time_t)sec)
-                                             : xstrdup(h->created);
-        _cleanup_free_ char *by = no_trunc ? xstrdup(h->created_by ? h->created_by : "")
-                                           : shorten(h->created_by ? h->created_by : "");
-        _cleanup_free_ char *sz =
-            human ? human_size((double)size, 3) : xasprintf("%lld", (long long)size);
-        _cleanup_json_ json_t *row =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", id, "CreatedSince", since,
-                      "CreatedAt", h->created ? h->created : "", "CreatedBy", by, "Size", sz,
-                      "Comment", h->comment ? h->comment : "");
-        ret = cli_format_add(out, row, &err);
-    }
-    cli_images_close(&ci);
-    if (ret < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
+    _cleanup_free_ char *path = cli_image_path(argv[0], "/history");
+    _cleanup_json_ json_t *steps = NULL;
+    if (cli_api_call(api, "GET", path, NULL, &steps, &err) < 0)
+        return cli_fail(cli, err);
+    size_t i;
+    json_t *step;
+    json_array_foreach(steps, i, step)
+    {
+        _cleanup_json_ json_t *row = row_of(step, human, no_trunc);
+        if (cli_format_add(out, row, &err) < 0)
+            return cli_fail(cli, err);
+    }
     cli_format_write(out, cli->out);
     return 0;
 }

@@ -1,258 +1,237 @@
-/* berth images (image ls): one row per name of each image (an image without one shows as
- * <none>), newest first, with docker's columns, filters and --format. */
-#include <fnmatch.h>
+/* berth images (image ls): GET /images/json with docker's filters, one row per name of each image
+ * (an image without one shows as <none>), with docker's columns, row fields and --format. The
+ * daemon filters and orders (newest first); rows are made as docker's image formatter makes
+ * them. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli/cli.h"
-#include "cli/common.h"
+#include "cli/client.h"
 #include "cli/format.h"
-#include "common/human.h"
+#include "cli/rows.h"
 #include "common/cleanup.h"
+#include "common/human.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "image/manifest.h"
 #include "image/ref.h"
 
 #define DEFAULT_FORMAT "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 #define DIGESTS_FORMAT                                                                             \
     "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
-struct image_filters {
-    int dangling; /* -1: any */
-    char **labels;
-    char **references;
-    time_t before, since; /* 0: none */
-    bool have_before, have_since;
+/* What every row of one image shows alike. */
+struct image_view {
+    json_t *img; /* an image summary of the answer (borrowed) */
+    bool no_trunc;
 };
 
-static void filters_clear(struct image_filters *f)
+static json_int_t int_of(json_t *o, const char *key)
 {
-    strv_free(f->labels);
-    strv_free(f->references);
+    return json_integer_value(json_object_get(o, key));
 }
 
-static time_t created_time(const struct img_record *r)
+/* stringid.TruncateID: no algorithm, 12 digits. */
+static char *short_id(const char *id, bool no_trunc)
 {
-    int64_t sec = 0;
-    if (r->created && cli_parse_created(r->created, &sec) == 0)
-        return (time_t)sec;
-    return 0;
+    if (no_trunc)
+        return xstrdup(id);
+    const char *colon = strchr(id, ':');
+    return xstrndup(colon ? colon + 1 : id, 12);
 }
 
-static int parse_filters(struct cli *cli, struct img_db *db, struct image_filters *f,
-                         struct berr **err)
+/* docker's row: its fields in the order {{json .}} prints them. */
+static json_t *row_of(const struct image_view *v, const char *repo, const char *tag,
+                      const char *digest)
 {
-    memset(f, 0, sizeof(*f));
-    f->dangling = -1;
-    f->labels = xcalloc(1, sizeof(char *));
-    f->references = xcalloc(1, sizeof(char *));
-    char *const *list = cli_list(cli, "filter");
-    for (size_t i = 0; list && list[i]; i++) {
-        const char *eq = strchr(list[i], '=');
-        _cleanup_free_ char *key = xstrndup(list[i], (size_t)(eq - list[i]));
-        const char *val = eq + 1;
-        if (strcmp(key, "dangling") == 0) {
-            if (strcmp(val, "true") == 0 || strcmp(val, "1") == 0)
-                f->dangling = 1;
-            else if (strcmp(val, "false") == 0 || strcmp(val, "0") == 0)
-                f->dangling = 0;
-            else
-                return berr_set(err, EINVAL, "invalid filter 'dangling=%s'", val);
-        } else if (strcmp(key, "label") == 0) {
-            strv_append(&f->labels, val);
-        } else if (strcmp(key, "reference") == 0) {
-            strv_append(&f->references, val);
-        } else if (strcmp(key, "before") == 0 || strcmp(key, "since") == 0) {
-            struct img_record *r = NULL;
-            if (img_db_resolve(db, val, &r, err) < 0)
-                return -1;
-            if (key[0] == 'b') {
-                f->before = created_time(r);
-                f->have_before = true;
-            } else {
-                f->since = created_time(r);
-                f->have_since = true;
-            }
-        } else {
-            return berr_set(err, EINVAL, "invalid filter '%s'", key);
-        }
+    json_t *img = v->img;
+    json_int_t size = int_of(img, "Size"), shared = int_of(img, "SharedSize");
+    json_int_t containers = int_of(img, "Containers");
+    json_t *vs = json_object_get(img, "VirtualSize");
+    struct timespec created = {.tv_sec = (time_t)int_of(img, "Created")}, now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    _cleanup_free_ char *created_at = human_time_string(&created);
+    _cleanup_free_ char *since = human_since(&created, &now);
+    _cleanup_free_ char *id =
+        short_id(json_string_value(json_object_get(img, "Id")) ?: "", v->no_trunc);
+    _cleanup_free_ char *size_s = human_size((double)size, 3);
+    _cleanup_free_ char *shared_s = shared == -1 ? xstrdup("N/A") : human_size((double)shared, 3);
+    _cleanup_free_ char *unique_s =
+        size == -1 || shared == -1 ? xstrdup("N/A") : human_size((double)(size - shared), 3);
+    _cleanup_free_ char *virtual_s = human_size((double)(vs ? json_integer_value(vs) : size), 4);
+    _cleanup_free_ char *containers_s =
+        containers == -1 ? xstrdup("N/A") : xasprintf("%lld", (long long)containers);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Containers",
+                     containers_s, "CreatedAt", created_at, "CreatedSince", since, "Digest", digest,
+                     "ID", id, "Repository", repo, "SharedSize", shared_s, "Size", size_s, "Tag",
+                     tag, "UniqueSize", unique_s, "VirtualSize", virtual_s);
+}
+
+/* References grouped by familiar repository, in the order they first appear. */
+struct repo_refs {
+    char **repos;
+    char ***values; /* values[i]: the tags (or digests) of repos[i] */
+};
+
+static void refs_add(struct repo_refs *r, const char *repo, const char *value)
+{
+    size_t n = strv_length(r->repos), i = 0;
+    while (i < n && strcmp(r->repos[i], repo) != 0)
+        i++;
+    if (i == n) {
+        strv_append(&r->repos, repo);
+        r->values = xreallocarray(r->values, n + 1, sizeof(*r->values));
+        r->values[n] = xcalloc(1, sizeof(char *));
     }
-    return 0;
+    strv_append(&r->values[i], value);
 }
 
-/* The image's labels, from its config. */
-static json_t *labels_of(struct img_store *s, const struct img_record *r)
+static char **refs_get(const struct repo_refs *r, const char *repo)
 {
-    _cleanup_free_ char *text = img_blob_read(s, r->id, IMG_CONFIG_MAX, NULL, NULL);
-    if (text == NULL)
-        return NULL;
-    _cleanup_json_ json_t *root = json_loads(text, 0, NULL);
-    json_t *labels = json_object_get(json_object_get(root, "config"), "Labels");
-    return json_is_object(labels) ? json_incref(labels) : NULL;
+    for (size_t i = 0; r->repos && r->repos[i]; i++)
+        if (strcmp(r->repos[i], repo) == 0)
+            return r->values[i];
+    return NULL;
 }
 
-static bool label_matches(json_t *labels, const char *want)
+static void refs_clear(struct repo_refs *r)
 {
-    const char *eq = strchr(want, '=');
-    _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-    json_t *v = json_object_get(labels, key);
-    if (v == NULL)
-        return false;
-    return eq == NULL || (json_is_string(v) && strcmp(json_string_value(v), eq + 1) == 0);
+    for (size_t i = 0; r->repos && r->repos[i]; i++)
+        strv_free(r->values[i]);
+    free(r->values);
+    strv_free(r->repos);
 }
 
-/* docker matches reference filters against the familiar name, with and without the tag. */
-static bool reference_matches(char **patterns, const char *name)
+static bool is_dangling(json_t *tags, json_t *digests)
 {
-    if (patterns[0] == NULL)
+    if (json_array_size(tags) == 0 && json_array_size(digests) == 0)
         return true;
-    _cleanup_ref_ struct img_ref *r = NULL;
-    if (name == NULL || img_ref_parse(name, &r, NULL) < 0)
-        return false;
-    _cleanup_free_ char *fam = img_ref_familiar(r);
-    _cleanup_free_ char *repo = img_ref_familiar_repo(r);
-    for (size_t i = 0; patterns[i]; i++) {
-        if (fnmatch(patterns[i], fam, FNM_PATHNAME) == 0 ||
-            fnmatch(patterns[i], repo, FNM_PATHNAME) == 0)
-            return true;
-    }
-    return false;
+    const char *t = json_string_value(json_array_get(tags, 0));
+    const char *d = json_string_value(json_array_get(digests, 0));
+    return json_array_size(tags) == 1 && json_array_size(digests) == 1 && t && d &&
+           strcmp(t, "<none>:<none>") == 0 && strcmp(d, "<none>@<none>") == 0;
 }
 
-static bool image_selected(struct img_store *s, const struct img_record *r,
-                           const struct image_filters *f)
+/* docker's imageFormatTaggedAndDigest: a row per tag (per tag and digest with --digests), then
+ * one for each repository known only by digest. */
+static int add_rows(struct cli_format *out, const struct image_view *v, bool show_digests,
+                    struct berr **err)
 {
-    bool dangling = r->names[0] == NULL;
-    if (f->dangling >= 0 && dangling != (f->dangling == 1))
-        return false;
-    time_t c = created_time(r);
-    if (f->have_before && c >= f->before)
-        return false;
-    if (f->have_since && c <= f->since)
-        return false;
-    if (f->labels[0]) {
-        _cleanup_json_ json_t *labels = labels_of(s, r);
-        for (size_t i = 0; f->labels[i]; i++) {
-            if (!label_matches(labels, f->labels[i]))
-                return false;
-        }
+    json_t *tags = json_object_get(v->img, "RepoTags");
+    json_t *digests = json_object_get(v->img, "RepoDigests");
+    if (is_dangling(tags, digests)) {
+        _cleanup_json_ json_t *row = row_of(v, "<none>", "<none>", "<none>");
+        return cli_format_add(out, row, err);
     }
-    return true;
-}
-
-static int by_created_desc(const void *a, const void *b)
-{
-    const struct img_record *x = *(struct img_record *const *)a;
-    const struct img_record *y = *(struct img_record *const *)b;
-    time_t cx = created_time(x), cy = created_time(y);
-    if (cx != cy)
-        return cx < cy ? 1 : -1;
-    return strcmp(x->id, y->id);
-}
-
-static json_t *row_for(const struct img_record *r, const char *name, bool no_trunc)
-{
-    _cleanup_free_ char *repo = NULL, *tag = NULL, *digest = NULL;
-    _cleanup_ref_ struct img_ref *ref = NULL;
-    if (name && img_ref_parse(name, &ref, NULL) == 0) {
-        repo = img_ref_familiar_repo(ref);
-        tag = xstrdup(ref->tag ? ref->tag : "<none>");
-    }
-    /* The digest shown is the one pulled from this repository. */
-    for (size_t i = 0; r->repo_digests[i]; i++) {
-        _cleanup_ref_ struct img_ref *d = NULL;
-        if (img_ref_parse(r->repo_digests[i], &d, NULL) < 0 || d->digest == NULL)
+    struct repo_refs by_tag = {0}, by_digest = {0};
+    size_t i;
+    json_t *s;
+    json_array_foreach(tags, i, s)
+    {
+        _cleanup_ref_ struct img_ref *r = NULL;
+        if (img_ref_parse_repo(json_string_value(s) ?: "", &r, NULL) < 0 || r->tag == NULL)
             continue;
-        _cleanup_free_ char *drepo = img_ref_familiar_repo(d);
-        if (repo == NULL) {
-            repo = xstrdup(drepo);
-            tag = xstrdup("<none>");
-        }
-        if (strcmp(drepo, repo) == 0) {
-            digest = xstrdup(d->digest);
-            break;
+        _cleanup_free_ char *repo = img_ref_familiar_repo(r);
+        refs_add(&by_tag, repo, r->tag);
+    }
+    json_array_foreach(digests, i, s)
+    {
+        _cleanup_ref_ struct img_ref *r = NULL;
+        if (img_ref_parse_repo(json_string_value(s) ?: "", &r, NULL) < 0 || r->digest == NULL)
+            continue;
+        _cleanup_free_ char *repo = img_ref_familiar_repo(r);
+        refs_add(&by_digest, repo, r->digest);
+    }
+    int ret = 0;
+    _cleanup_strv_ char **shown = xcalloc(1, sizeof(char *));
+    for (size_t k = 0; ret == 0 && by_tag.repos && by_tag.repos[k]; k++) {
+        const char *repo = by_tag.repos[k];
+        char **ds = refs_get(&by_digest, repo);
+        strv_append(&shown, repo);
+        for (size_t t = 0; ret == 0 && by_tag.values[k][t]; t++) {
+            const char *tag = by_tag.values[k][t];
+            if (!show_digests || ds == NULL) {
+                _cleanup_json_ json_t *row = row_of(v, repo, tag, "<none>");
+                ret = cli_format_add(out, row, err);
+                continue;
+            }
+            for (size_t d = 0; ret == 0 && ds[d]; d++) {
+                _cleanup_json_ json_t *row = row_of(v, repo, tag, ds[d]);
+                ret = cli_format_add(out, row, err);
+            }
         }
     }
-    char sid[13];
-    _cleanup_free_ char *size = human_size((double)r->size, 3);
-    int64_t sec = 0;
-    bool have_created = r->created && cli_parse_created(r->created, &sec) == 0;
-    _cleanup_free_ char *since = have_created ? cli_since((time_t)sec) : xstrdup("N/A");
-    _cleanup_free_ char *created_at = NULL;
-    if (have_created) {
-        char buf[64];
-        time_t t = (time_t)sec;
-        struct tm tm;
-        localtime_r(&t, &tm);
-        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %z %Z", &tm);
-        created_at = xstrdup(buf);
+    for (size_t k = 0; ret == 0 && by_digest.repos && by_digest.repos[k]; k++) {
+        const char *repo = by_digest.repos[k];
+        if (strv_contains(shown, repo))
+            continue;
+        if (!show_digests) {
+            _cleanup_json_ json_t *row = row_of(v, repo, "<none>", "");
+            ret = cli_format_add(out, row, err);
+            continue;
+        }
+        for (size_t d = 0; ret == 0 && by_digest.values[k][d]; d++) {
+            _cleanup_json_ json_t *row = row_of(v, repo, "<none>", by_digest.values[k][d]);
+            ret = cli_format_add(out, row, err);
+        }
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository",
-                     repo ? repo : "<none>", "Tag", tag ? tag : "<none>", "Digest",
-                     digest ? digest : "<none>", "ID", no_trunc ? r->id : img_short_id(r->id, sid),
-                     "CreatedSince", since, "CreatedAt", created_at ? created_at : "", "Size", size,
-                     "VirtualSize", size, "SharedSize", "N/A", "UniqueSize", "N/A", "Containers",
-                     "N/A");
+    refs_clear(&by_tag);
+    refs_clear(&by_digest);
+    return ret;
 }
 
 static int run_images(struct cli *cli, int argc, char **argv)
 {
     struct berr *err = NULL;
-    struct cli_images ci;
-    if (cli_images_open(cli, false, &ci, &err) < 0)
-        return cli_fail(cli, err);
-    _cleanup_(img_db_freep) struct img_db *db = NULL;
-    struct image_filters f = {0};
-    int r = img_db_load(ci.store, &db, &err);
-    if (r == 0)
-        r = parse_filters(cli, db, &f, &err);
-    if (r == 0 && argc > 0)
-        strv_append(&f.references, argv[0]);
-    if (r < 0) {
-        filters_clear(&f);
-        cli_images_close(&ci);
-        return cli_fail(cli, err);
-    }
-    bool quiet = cli_bool(cli, "quiet"), no_trunc = cli_bool(cli, "no-trunc");
-    bool all = cli_bool(cli, "all");
-    (void)all; /* every image is a top-level image: there are no intermediate ones */
+    bool quiet = cli_bool(cli, "quiet"), show_digests = cli_bool(cli, "digests");
     const char *fmt = cli_string(cli, "format");
-    if (quiet)
+    /* docker: -q shortens the default table only; a --format of one's own wins */
+    if (quiet && (*fmt == '\0' || strcmp(fmt, "table") == 0))
         fmt = "{{.ID}}";
     _cleanup_json_ json_t *header = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Repository", "REPOSITORY",
         "Tag", "TAG", "Digest", "DIGEST", "ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt",
         "CREATED AT", "Size", "SIZE", "VirtualSize", "SIZE", "SharedSize", "SHARED SIZE",
         "UniqueSize", "UNIQUE SIZE", "Containers", "CONTAINERS");
-    _cleanup_(cli_format_freep) struct cli_format *out = cli_format_new(
-        fmt, cli_bool(cli, "digests") ? DIGESTS_FORMAT : DEFAULT_FORMAT, header, 0, &err);
-    if (out == NULL) {
-        filters_clear(&f);
-        cli_images_close(&ci);
+    _cleanup_(cli_format_freep) struct cli_format *out =
+        cli_format_new(fmt, show_digests ? DIGESTS_FORMAT : DEFAULT_FORMAT, header, 0, &err);
+    if (out == NULL)
         return cli_fail(cli, err);
-    }
-    _cleanup_free_ struct img_record **sorted = xcalloc(db->n + 1, sizeof(*sorted));
-    memcpy(sorted, db->v, db->n * sizeof(*sorted));
-    qsort(sorted, db->n, sizeof(*sorted), by_created_desc);
-    for (size_t i = 0; i < db->n && r == 0; i++) {
-        const struct img_record *rec = sorted[i];
-        if (!image_selected(ci.store, rec, &f))
-            continue;
-        size_t n_names = strv_length(rec->names);
-        for (size_t j = 0; j < (n_names ? n_names : 1) && r == 0; j++) {
-            const char *name = n_names ? rec->names[j] : NULL;
-            if (f.references[0] && !reference_matches(f.references, name))
-                continue;
-            _cleanup_json_ json_t *row = row_for(rec, name, no_trunc);
-            r = cli_format_add(out, row, &err);
+    _cleanup_json_ json_t *filters = cli_filters(cli);
+    if (argc > 0) {
+        json_t *refs = json_object_get(filters, "reference");
+        if (refs == NULL) {
+            refs = json_object();
+            json_object_set_new(filters, "reference", refs);
         }
+        json_object_set_new(refs, argv[0], json_true());
     }
-    filters_clear(&f);
-    cli_images_close(&ci);
-    if (r < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
+    _cleanup_free_ char *text = json_dumps(filters, JSON_COMPACT | JSON_SORT_KEYS);
+    _cleanup_free_ char *etext = cli_api_escape(text);
+    bool have_filters = json_object_size(filters) > 0;
+    _cleanup_free_ char *path =
+        xasprintf("/images/json%s%s%s", cli_bool(cli, "all") ? "?all=1" : "",
+                  !have_filters          ? ""
+                  : cli_bool(cli, "all") ? "&filters="
+                                         : "?filters=",
+                  have_filters ? etext : "");
+    _cleanup_json_ json_t *images = NULL;
+    if (cli_api_call(api, "GET", path, NULL, &images, &err) < 0)
+        return cli_fail(cli, err);
+    if (!json_is_array(images))
+        return cli_fail(cli, berr_new(EPROTO, "the daemon's image list is not a JSON array"));
+    size_t i;
+    json_t *img;
+    json_array_foreach(images, i, img)
+    {
+        struct image_view v = {.img = img, .no_trunc = cli_bool(cli, "no-trunc")};
+        if (add_rows(out, &v, show_digests, &err) < 0)
+            return cli_fail(cli, err);
+    }
     cli_format_write(out, cli->out);
     return 0;
 }

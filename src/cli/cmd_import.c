@@ -1,66 +1,87 @@
-/* berth import: a root filesystem tarball (a file or standard input) into a one-layer image. */
+/* berth import: POST /images/create?fromSrc= with a root filesystem tarball (a file or standard
+ * input) as the streamed body, or a URL for the daemon to fetch; it becomes a one-layer image. */
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/common.h"
+#include "cli/jsonmsg.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
-#include "image/archive.h"
 #include "image/manifest.h"
 #include "image/ref.h"
+
+/* Appends "&key=<escaped value>" to *query. */
+static void add_param(char **query, const char *key, const char *value)
+{
+    _cleanup_free_ char *e = cli_api_escape(value);
+    char *longer = xasprintf("%s&%s=%s", *query, key, e);
+    free(*query);
+    *query = longer;
+}
 
 static int run_import(struct cli *cli, int argc, char **argv)
 {
     struct berr *err = NULL;
     const char *src = argv[0];
-    if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0)
-        return cli_fail(cli, berr_new(ENOTSUP,
-                                      "importing from a URL is not supported yet: "
-                                      "download %s and import the file",
-                                      src));
-    _cleanup_ref_ struct img_ref *ref = NULL;
-    _cleanup_free_ char *name = NULL;
+    bool url = strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0;
     if (argc > 1) {
+        _cleanup_ref_ struct img_ref *ref = NULL;
         if (img_ref_parse(argv[1], &ref, &err) < 0)
             return cli_fail(cli, err);
         if (ref->digest)
             return cli_fail(cli, berr_new(EINVAL, "refusing to create a tag with a digest "
                                                   "reference"));
-        name = img_ref_string(ref);
     }
+    _cleanup_free_ char *platform = xstrdup(cli_string(cli, "platform"));
     _cleanup_platform_ struct img_platform *plat = NULL;
-    const char *p = cli_string(cli, "platform");
-    if (p[0] && img_platform_parse(p, &plat, &err) < 0)
+    if (platform[0] && img_platform_parse(platform, &plat, &err) < 0)
         return cli_fail(cli, err);
+    for (char *c = platform; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
     _cleanup_close_ int fd = -1;
-    if (strcmp(src, "-") != 0) {
+    if (!url && strcmp(src, "-") != 0) {
         fd = open(src, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return cli_fail(cli, berr_new(errno, "open %s: %m", src));
+            return cli_fail(cli, berr_new(errno, "open %s", src));
     }
-    struct img_import_opts o = {
-        .changes = (char **)cli_list(cli, "change"),
-        .message = cli_string(cli, "message")[0] ? cli_string(cli, "message") : NULL,
-        .name = name,
-        .platform_os = plat ? plat->os : NULL,
-        .platform_arch = plat ? plat->architecture : NULL,
-        .platform_variant = plat ? plat->variant : NULL,
-        .source_label = src,
-    };
-    struct cli_images ci;
-    if (cli_images_open(cli, true, &ci, &err) < 0)
+    _cleanup_free_ char *path = NULL;
+    {
+        _cleanup_free_ char *esrc = cli_api_escape(url ? src : "-");
+        path = xasprintf("/images/create?fromSrc=%s", esrc);
+    }
+    if (argc > 1)
+        add_param(&path, "repo", argv[1]);
+    if (cli_string(cli, "message")[0])
+        add_param(&path, "message", cli_string(cli, "message"));
+    char *const *changes = cli_list(cli, "change");
+    for (size_t i = 0; changes && changes[i]; i++)
+        add_param(&path, "changes", changes[i]);
+    if (platform[0])
+        add_param(&path, "platform", platform);
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
-    struct img_record *rec = NULL;
-    int r = img_import(ci.store, ci.sn, fd >= 0 ? fd : STDIN_FILENO, &o, &rec, &err);
-    cli_images_close(&ci);
-    if (r < 0)
-        return cli_fail(cli, err);
-    fprintf(cli->out, "%s\n", rec->id);
-    img_record_free(rec);
-    return 0;
+    int r;
+    if (url) {
+        r = cli_jsonmsg_request(api, "POST", path, NULL, cli->out, cli->out_is_tty, cli->term_width,
+                                &err);
+    } else {
+        _cleanup_(cli_conn_freep) struct cli_conn *c = NULL;
+        r = cli_upload(api, "POST", path, "application/x-tar", fd >= 0 ? fd : STDIN_FILENO, &c,
+                       &err);
+        struct cli_jsonmsg m;
+        cli_jsonmsg_init(&m, cli->out, cli->out_is_tty, cli->term_width);
+        if (r >= 0)
+            r = cli_jsonmsg_read(&m, c, &err);
+        cli_jsonmsg_clear(&m);
+    }
+    return r < 0 ? cli_fail(cli, err) : 0;
 }
 
 static const struct cli_flag import_flags[] = {

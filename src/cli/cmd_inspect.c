@@ -1,8 +1,6 @@
-/* berth inspect, container inspect and image inspect: containers in the shape of Docker's
- * GET /containers/{id}/json (asked of berthd), images in that of GET /images/{name}/json (read
- * from the store), as one JSON array or through a --format template. The top-level inspect
- * looks for a container first, then an image, as docker does. */
-#include <dirent.h>
+/* berth inspect, container inspect and image inspect: what berthd answers to
+ * GET /containers/{id}/json and GET /images/{name}/json, as one JSON array or through a --format
+ * template. The top-level inspect looks for a container first, then an image, as docker does. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,60 +12,19 @@
 #include "cli/format.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
-#include "image/inspect.h"
 
 enum kind { ANY, CONTAINER, IMAGE };
 
 struct inspector {
     struct cli *cli;
     enum kind kind;
-    struct cli_api *api; /* NULL: containers are not looked at */
-    bool images_open;
-    struct cli_images ci;
-    struct img_db *db;
+    struct cli_api *api;
 };
-
-static void inspector_close(struct inspector *in)
-{
-    img_db_free(in->db);
-    if (in->images_open)
-        cli_images_close(&in->ci);
-}
-
-/* From the daemon when one is connected, else (or when it has none of that name: the CLI's
- * data root may not be the daemon's) from the store. */
-static json_t *find_image(struct inspector *in, const char *name, struct berr **err)
-{
-    if (in->api) {
-        _cleanup_free_ char *ename = cli_api_escape(name);
-        _cleanup_free_ char *path = xasprintf("/images/%s/json", ename);
-        json_t *o = NULL;
-        if (cli_api_call(in->api, "GET", path, NULL, &o, err) >= 0)
-            return o;
-        if ((*err)->errnum != ENOENT)
-            return NULL;
-        berr_free(*err);
-        *err = NULL;
-    }
-    if (!in->images_open) {
-        if (cli_images_open(in->cli, true, &in->ci, err) < 0)
-            return NULL;
-        in->images_open = true;
-        if (img_db_load(in->ci.store, &in->db, err) < 0)
-            return NULL;
-    }
-    if (in->db == NULL)
-        return berr_code(err, EIO, "the image store could not be read"), NULL;
-    struct img_record *r = NULL;
-    if (img_db_resolve(in->db, name, &r, err) < 0)
-        return NULL;
-    return img_inspect_json(in->ci.store, in->ci.sn, r, err);
-}
 
 /* One object, or NULL with the message docker prints for it. */
 static json_t *find(struct inspector *in, const char *name, struct berr **err)
 {
-    if (in->api && in->kind != IMAGE) {
+    if (in->kind != IMAGE) {
         _cleanup_free_ char *path =
             cli_ctr_path(name, cli_bool(in->cli, "size") ? "/json?size=1" : "/json");
         json_t *o = NULL;
@@ -77,10 +34,11 @@ static json_t *find(struct inspector *in, const char *name, struct berr **err)
             return NULL;
         berr_free(*err);
         *err = NULL;
-    } else if (in->kind == CONTAINER) {
-        return NULL;
     }
-    json_t *o = find_image(in, name, err);
+    _cleanup_free_ char *path = cli_image_path(name, "/json");
+    json_t *o = NULL;
+    if (cli_api_call(in->api, "GET", path, NULL, &o, err) >= 0 && o == NULL)
+        return berr_code(err, EPROTO, "Error: the daemon's answer about %s is empty", name), NULL;
     if (o == NULL && in->kind == ANY &&
         ((*err)->errnum == ENOENT || strstr((*err)->msg, "No such image"))) {
         berr_free(*err);
@@ -90,18 +48,6 @@ static json_t *find(struct inspector *in, const char *name, struct berr **err)
         berr_wrap(err, "Error");
     }
     return o;
-}
-
-/* Whether the data root holds containers (so a daemon is worth starting for them). */
-static bool has_containers(const char *root)
-{
-    _cleanup_free_ char *dir = xasprintf("%s/containers", root);
-    _cleanup_(closedirp) DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            return true;
-    return false;
 }
 
 static int inspect_as(struct cli *cli, enum kind kind, int argc, char **argv)
@@ -115,14 +61,8 @@ static int inspect_as(struct cli *cli, enum kind kind, int argc, char **argv)
     if (fmt[0] && strcmp(fmt, "json") != 0 && (tmpl = cli_template_parse(fmt, &err)) == NULL)
         return cli_fail(cli, err);
     struct inspector in = {.cli = cli, .kind = kind};
-    /* image inspect keeps reading the store, as the other image commands do */
-    if (kind == CONTAINER || (kind == ANY && has_containers(cli->root))) {
-        if ((in.api = cli_api_get(cli, &err)) == NULL)
-            return cli_fail(cli, err);
-    } else if (kind == ANY) {
-        /* images need no daemon: ask one about containers only if it is up */
-        in.api = cli_api_try(cli);
-    }
+    if ((in.api = cli_api_get(cli, &err)) == NULL)
+        return cli_fail(cli, err);
     _cleanup_json_ json_t *all = json_array();
     int status = 0;
     for (int i = 0; i < argc; i++) {
@@ -137,16 +77,13 @@ static int inspect_as(struct cli *cli, enum kind kind, int argc, char **argv)
         if (tmpl) {
             int rc = cli_template_exec(tmpl, o, CLI_TMPL_MISSING_OK, cli->out, &err);
             json_decref(o);
-            if (rc < 0) {
-                inspector_close(&in);
+            if (rc < 0)
                 return cli_fail(cli, err);
-            }
             fputc('\n', cli->out);
         } else {
             json_array_append_new(all, o);
         }
     }
-    inspector_close(&in);
     if (tmpl == NULL) {
         _cleanup_free_ char *text = cli_json_encode(all, "    ", true);
         fprintf(cli->out, "%s\n", text);

@@ -1,35 +1,36 @@
-/* berth load: images from a docker-archive or OCI archive (a file or standard input). */
+/* berth load: POST /images/load with a docker-archive or OCI archive (a file or standard input)
+ * as the streamed body; the daemon's messages ("Loaded image: ...") shown as docker shows them. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/common.h"
+#include "cli/jsonmsg.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
-#include "image/archive.h"
-#include "image/ref.h"
 
-struct load_view {
-    struct cli *cli;
-};
-
-static void on_loaded(void *ctx, const struct img_record *rec, const char *name)
+/* An answer that is not a message stream is shown as it is, as docker does. */
+static int copy_answer(struct cli *cli, struct cli_conn *c, struct berr **err)
 {
-    struct load_view *v = ctx;
-    if (name == NULL) {
-        fprintf(v->cli->out, "Loaded image ID: %s\n", rec->id);
-        return;
+    _cleanup_free_ char *buf = xmalloc(64 * 1024);
+    for (;;) {
+        ssize_t n = cli_conn_read(c, buf, 64 * 1024);
+        if (n < 0)
+            return berr_sys(err, "reading the daemon's answer");
+        if (n == 0)
+            return 0;
+        fwrite(buf, 1, (size_t)n, cli->out);
     }
-    _cleanup_ref_ struct img_ref *ref = NULL;
-    _cleanup_free_ char *fam =
-        img_ref_parse(name, &ref, NULL) == 0 ? img_ref_familiar(ref) : xstrdup(name);
-    fprintf(v->cli->out, "Loaded image: %s\n", fam);
 }
 
 static int run_load(struct cli *cli, int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     struct berr *err = NULL;
     const char *input = cli_string(cli, "input");
     if (input[0] == '\0' && cli->in_is_tty)
@@ -38,15 +39,27 @@ static int run_load(struct cli *cli, int argc, char **argv)
     if (input[0]) {
         fd = open(input, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return cli_fail(cli, berr_new(errno, "open %s: %m", input));
+            return cli_fail(cli, berr_new(errno, "open %s", input));
     }
-    struct cli_images ci;
-    if (cli_images_open(cli, true, &ci, &err) < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
-    struct load_view v = {cli};
-    int r = img_load(ci.store, ci.sn, fd >= 0 ? fd : STDIN_FILENO,
-                     cli_bool(cli, "quiet") ? NULL : on_loaded, &v, &err);
-    cli_images_close(&ci);
+    /* docker asks for no progress when told to be quiet or when nobody watches it */
+    bool quiet = cli_bool(cli, "quiet") || !cli->out_is_tty;
+    _cleanup_(cli_conn_freep) struct cli_conn *c = NULL;
+    if (cli_upload(api, "POST", quiet ? "/images/load?quiet=1" : "/images/load",
+                   "application/x-tar", fd >= 0 ? fd : STDIN_FILENO, &c, &err) < 0)
+        return cli_fail(cli, err);
+    _cleanup_free_ char *type = cli_conn_header(c, "Content-Type");
+    if (type == NULL || strncmp(type, "application/json", 16) != 0) {
+        if (copy_answer(cli, c, &err) < 0)
+            return cli_fail(cli, err);
+        return 0;
+    }
+    struct cli_jsonmsg m;
+    cli_jsonmsg_init(&m, cli->out, cli->out_is_tty, cli->term_width);
+    int r = cli_jsonmsg_read(&m, c, &err);
+    cli_jsonmsg_clear(&m);
     return r < 0 ? cli_fail(cli, err) : 0;
 }
 

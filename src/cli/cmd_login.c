@@ -1,5 +1,6 @@
-/* berth login / logout: check credentials against a registry and keep them in the client's
- * config.json, in Docker's format. */
+/* berth login / logout: credentials checked by berthd (POST /auth: the daemon is what talks to
+ * registries) and kept in the client's config.json, in Docker's format; logout only edits that
+ * file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,12 +8,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/common.h"
+#include "cli/client.h"
 #include "common/cleanup.h"
-#include "common/strv.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
-#include "registry/client.h"
 #include "registry/credentials.h"
 
 /* "https://host:5000/v2/" -> "host:5000"; Docker Hub's names -> "docker.io". */
@@ -100,15 +99,14 @@ static int run_login(struct cli *cli, int argc, char **argv)
             return cli_fail(cli, berr_new(EINVAL, "Password is required"));
     }
     struct berr *err = NULL;
-    struct reg_client *c = NULL;
-    _cleanup_free_ char *file = cli_config_file(cli);
-    _cleanup_strv_ char **insecure = cli_insecure_registries();
-    struct reg_options o = {.insecure = insecure};
-    if (reg_client_new(host, &o, &c, &err) < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
-    reg_client_set_credentials(c, user, secret);
-    int r = reg_ping(c, &err);
-    reg_client_free(c);
+    _cleanup_free_ char *file = cli_config_file(cli);
+    _cleanup_free_ char *address = reg_credentials_key(host);
+    _cleanup_json_ json_t *body = json_pack("{s:s, s:s, s:s}", "username", user, "password", secret,
+                                            "serveraddress", address);
+    int r = cli_api_call(api, "POST", "/auth", body, NULL, &err);
     if (r < 0)
         return cli_fail(cli, err);
     if (reg_credentials_set(file, host, user, secret, &err) < 0)

@@ -1,7 +1,7 @@
-/* berth image prune: remove dangling images (with -a, every image nothing uses) from the local
- * store, then the blobs and snapshots only they held. berth system prune: stopped containers,
- * with --volumes anonymous volumes, then images, through berthd's prune endpoints, as docker
- * does it (berthd has no networks and no build cache to prune). */
+/* berth image prune: dangling images (with -a, every image nothing uses) and the layers only
+ * they held. berth system prune: stopped containers, with --volumes anonymous volumes, then
+ * images. Both through berthd's prune endpoints, as docker does it (berthd has no networks and
+ * no build cache to prune). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,112 +9,11 @@
 #include "cli/cli.h"
 #include "cli/rows.h"
 #include "cli/client.h"
-#include "cli/common.h"
 #include "cli/container.h"
 #include "common/human.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "image/gc.h"
-#include "image/ref.h"
-
-struct prune_filter {
-    time_t until;
-    bool have_until;
-};
-
-static int parse_prune_filters(struct cli *cli, struct prune_filter *f, struct berr **err)
-{
-    memset(f, 0, sizeof(*f));
-    char *const *list = cli_list(cli, "filter");
-    for (size_t i = 0; list && list[i]; i++) {
-        const char *eq = strchr(list[i], '=');
-        if (strncmp(list[i], "until=", 6) == 0) {
-            int64_t sec = 0;
-            int64_t dur = 0;
-            if (cli_parse_created(eq + 1, &sec) == 0) {
-                f->until = (time_t)sec;
-            } else if (cli_parse_duration(eq + 1, &dur) == 0) {
-                f->until = time(NULL) - (time_t)(dur / 1000000000);
-            } else {
-                return berr_set(err, EINVAL,
-                                "invalid filter 'until=%s': a timestamp or a "
-                                "duration such as 24h",
-                                eq + 1);
-            }
-            f->have_until = true;
-        } else {
-            return berr_set(err, EINVAL, "invalid filter '%.*s'", (int)(eq - list[i]), list[i]);
-        }
-    }
-    return 0;
-}
-
-static int prune_images(struct cli *cli, const char *warning)
-{
-    bool all = cli_bool(cli, "all");
-    struct berr *err = NULL;
-    struct prune_filter f;
-    if (parse_prune_filters(cli, &f, &err) < 0)
-        return cli_fail(cli, err);
-    if (!cli_bool(cli, "force") && !cli_confirm(cli, warning))
-        return 0;
-    struct cli_images ci;
-    if (cli_images_open(cli, true, &ci, &err) < 0)
-        return cli_fail(cli, err);
-    _cleanup_(img_db_freep) struct img_db *db = NULL;
-    _cleanup_strv_ char **report = xcalloc(1, sizeof(char *));
-    int r = img_db_begin(ci.store, &db, &err);
-    for (size_t i = 0; r == 0 && i < db->n;) {
-        struct img_record *rec = db->v[i];
-        _cleanup_strv_ char **holders = img_holders(ci.store, rec->id);
-        int64_t sec = 0;
-        bool old_enough =
-            !f.have_until ||
-            (rec->created && cli_parse_created(rec->created, &sec) == 0 && (time_t)sec < f.until);
-        if (holders[0] || (!all && rec->names[0]) || !old_enough) {
-            i++;
-            continue;
-        }
-        for (size_t j = 0; rec->names[j]; j++) {
-            _cleanup_ref_ struct img_ref *ref = NULL;
-            _cleanup_free_ char *fam = img_ref_parse(rec->names[j], &ref, NULL) == 0
-                                           ? img_ref_familiar(ref)
-                                           : xstrdup(rec->names[j]);
-            _cleanup_free_ char *line = xasprintf("untagged: %s", fam);
-            strv_append(&report, line);
-        }
-        _cleanup_free_ char *line = xasprintf("deleted: %s", rec->id);
-        strv_append(&report, line);
-        img_db_remove(db, rec);
-    }
-    if (r == 0)
-        r = img_db_commit(db, &err);
-    img_db_freep(&db);
-    struct img_gc_result gc = {0};
-    if (r == 0)
-        r = img_gc(ci.store, ci.sn, &gc, &err);
-    cli_images_close(&ci);
-    if (r < 0)
-        return cli_fail(cli, err);
-    if (report[0]) {
-        fprintf(cli->out, "Deleted Images:\n");
-        for (size_t i = 0; report[i]; i++)
-            fprintf(cli->out, "%s\n", report[i]);
-        fputc('\n', cli->out);
-    }
-    _cleanup_free_ char *freed = human_size((double)gc.bytes, 4);
-    fprintf(cli->out, "Total reclaimed space: %s\n", freed);
-    return 0;
-}
-
-static int run_image_prune(struct cli *cli, int argc, char **argv)
-{
-    return prune_images(cli, cli_bool(cli, "all")
-                                 ? "WARNING! This will remove all images without at least one "
-                                   "container associated to them."
-                                 : "WARNING! This will remove all dangling images.");
-}
 
 /* ---- system prune ---- */
 
@@ -254,6 +153,39 @@ static int run_system_prune(struct cli *cli, int argc, char **argv)
     if (prune_call(api, "/images", image_filters, &imgs, &err) < 0)
         return cli_fail(cli, err);
     space += print_images(cli, imgs);
+    _cleanup_free_ char *total = human_size((double)space, 4);
+    fprintf(cli->out, "Total reclaimed space: %s\n", total);
+    return 0;
+}
+
+/* ---- image prune ---- */
+
+static int run_image_prune(struct cli *cli, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct berr *err = NULL;
+    bool all = cli_bool(cli, "all");
+    /* as docker: -a is the dangling=false filter, added to the user's */
+    _cleanup_json_ json_t *filters = cli_filters(cli);
+    json_t *dangling = json_object_get(filters, "dangling");
+    if (dangling == NULL) {
+        dangling = json_object();
+        json_object_set_new(filters, "dangling", dangling);
+    }
+    json_object_set_new(dangling, all ? "false" : "true", json_true());
+    if (!cli_bool(cli, "force") &&
+        !cli_confirm(cli, all ? "WARNING! This will remove all images without at least one "
+                                "container associated to them."
+                              : "WARNING! This will remove all dangling images."))
+        return 0;
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
+        return cli_fail(cli, err);
+    _cleanup_json_ json_t *report = NULL;
+    if (prune_call(api, "/images", filters, &report, &err) < 0)
+        return cli_fail(cli, err);
+    json_int_t space = print_images(cli, report);
     _cleanup_free_ char *total = human_size((double)space, 4);
     fprintf(cli->out, "Total reclaimed space: %s\n", total);
     return 0;

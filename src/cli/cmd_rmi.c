@@ -1,127 +1,89 @@
-/* berth rmi: remove names and images, as docker does: a name of an image that has others is
- * only untagged; the last name, or the ID, removes the image, and GC frees what it alone used. */
+/* berth rmi (image rm): DELETE /images/{name} for each image, with docker's "Untagged:" and
+ * "Deleted:" lines; the daemon applies docker's rules (a name of an image that has others is
+ * only untagged, conflicts with containers) and frees the layers nothing else uses. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/common.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "image/gc.h"
-#include "image/ref.h"
 
-static void print_names(struct cli *cli, char **names)
+/* A forced removal undoes the image's `berth image mount` first, as rmi -f always has: that mount
+ * is this CLI's own, made on the data root directly (there is no API for it), and the daemon
+ * would otherwise keep the image, nameless, for it. Nothing is done (or created) when this
+ * data root holds no mount of the image; an image the daemon does not know is left for the
+ * removal to report. */
+static int release_mount(struct cli *cli, struct cli_api *api, const char *name, struct berr **err)
 {
-    for (size_t i = 0; names[i]; i++) {
-        _cleanup_ref_ struct img_ref *r = NULL;
-        _cleanup_free_ char *f = NULL;
-        if (img_ref_parse(names[i], &r, NULL) == 0)
-            f = img_ref_familiar(r);
-        fprintf(cli->out, "Untagged: %s\n", f ? f : names[i]);
-    }
-}
-
-/* A repo digest printed as docker does: familiar repository @ digest. */
-static void print_digests(struct cli *cli, char **digests)
-{
-    for (size_t i = 0; digests[i]; i++) {
-        _cleanup_ref_ struct img_ref *r = NULL;
-        _cleanup_free_ char *f = NULL;
-        if (img_ref_parse(digests[i], &r, NULL) == 0) {
-            _cleanup_free_ char *repo = img_ref_familiar_repo(r);
-            f = xasprintf("%s@%s", repo, r->digest);
-        }
-        fprintf(cli->out, "Untagged: %s\n", f ? f : digests[i]);
-    }
-}
-
-static int remove_one(struct cli *cli, struct cli_images *ci, const char *what, bool force,
-                      struct berr **err)
-{
-    _cleanup_(img_db_freep) struct img_db *db = NULL;
-    if (img_db_begin(ci->store, &db, err) < 0)
-        return -1;
-    struct img_record *rec = NULL;
-    if (img_db_resolve(db, what, &rec, err) < 0)
-        return -1;
-    char sid[13];
-    img_short_id(rec->id, sid);
-    /* Given by one of several names: that name goes, the image stays. */
-    _cleanup_ref_ struct img_ref *ref = NULL;
-    _cleanup_free_ char *name = NULL;
-    if (!img_ref_looks_like_id(what) && img_ref_parse(what, &ref, NULL) == 0 && !ref->digest)
-        name = img_ref_string(ref);
-    if (name && !strv_contains(rec->names, name)) {
-        free(name); /* no name of this image: what matched was a short ID */
-        name = NULL;
-    }
-    if (name && strv_contains(rec->names, name) && strv_length(rec->names) > 1) {
-        img_db_untag(db, name);
-        if (img_db_commit(db, err) < 0)
-            return -1;
-        char *one[] = {name, NULL};
-        print_names(cli, one);
+    _cleanup_free_ char *path = cli_image_path(name, "/json");
+    _cleanup_json_ json_t *img = NULL;
+    _cleanup_berr_ struct berr *lookup = NULL;
+    if (cli_api_call(api, "GET", path, NULL, &img, &lookup) < 0)
         return 0;
-    }
-    if (name == NULL && strv_length(rec->names) > 1 && !force)
-        return berr_set(err, EBUSY,
-                        "conflict: unable to delete %s (must be forced) - image is referenced in "
-                        "multiple repositories",
-                        sid);
-    _cleanup_strv_ char **holders = img_holders(ci->store, rec->id);
-    for (size_t i = 0; holders[i]; i++) {
-        /* A mount is ours to undo when forced; other holders (containers) never are. */
-        bool is_mount = strncmp(holders[i], "mount-", 6) == 0;
-        if (!force || !is_mount)
-            return berr_set(err, EBUSY,
-                            "conflict: unable to delete %s (%s) - image is in use by %s", sid,
-                            is_mount ? "must be forced" : "cannot be forced", holders[i]);
-        if (cli_image_unmount(ci, rec->id, err) < 0)
-            return -1;
-    }
-    _cleanup_strv_ char **names = strv_dup(rec->names);
-    _cleanup_strv_ char **digests = strv_dup(rec->repo_digests);
-    _cleanup_free_ char *id = xstrdup(rec->id);
-    img_db_remove(db, rec);
-    if (img_db_commit(db, err) < 0)
+    const char *id = json_string_value(json_object_get(img, "Id"));
+    if (id == NULL || strncmp(id, "sha256:", 7) != 0)
+        return 0;
+    _cleanup_free_ char *hold = xasprintf("%s/images/holds/mount-%s", cli->root, id + 7);
+    if (access(hold, F_OK) < 0)
+        return 0;
+    struct cli_images ci;
+    if (cli_images_open(cli, false, &ci, err) < 0)
         return -1;
-    img_db_freep(&db);
-    print_names(cli, names);
-    print_digests(cli, digests);
-    fprintf(cli->out, "Deleted: %s\n", id);
+    int r = cli_image_unmount(&ci, id, err);
+    cli_images_close(&ci);
+    return r;
+}
+
+static int remove_one(struct cli *cli, struct cli_api *api, const char *name, bool force,
+                      bool no_prune, struct berr **err)
+{
+    if (force && release_mount(cli, api, name, err) < 0)
+        return -1;
+    _cleanup_free_ char *path =
+        cli_image_path(name, force ? (no_prune ? "?force=1&noprune=1" : "?force=1")
+                                   : (no_prune ? "?noprune=1" : ""));
+    _cleanup_json_ json_t *records = NULL;
+    if (cli_api_call(api, "DELETE", path, NULL, &records, err) < 0)
+        return -1;
+    size_t i;
+    json_t *rec;
+    json_array_foreach(records, i, rec)
+    {
+        const char *deleted = json_string_value(json_object_get(rec, "Deleted"));
+        const char *untagged = json_string_value(json_object_get(rec, "Untagged"));
+        if (deleted && *deleted)
+            fprintf(cli->out, "Deleted: %s\n", deleted);
+        else
+            fprintf(cli->out, "Untagged: %s\n", untagged ? untagged : "");
+    }
     return 0;
 }
 
 static int run_rmi(struct cli *cli, int argc, char **argv)
 {
     struct berr *err = NULL;
-    struct cli_images ci;
-    if (cli_images_open(cli, true, &ci, &err) < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
-    bool force = cli_bool(cli, "force");
-    int status = 0;
-    bool removed = false;
+    bool force = cli_bool(cli, "force"), no_prune = cli_bool(cli, "no-prune");
+    /* as docker: every image is tried, then the errors are told together */
+    _cleanup_strv_ char **errors = xcalloc(1, sizeof(char *));
     for (int i = 0; i < argc; i++) {
-        if (remove_one(cli, &ci, argv[i], force, &err) < 0) {
-            fprintf(cli->err, "Error response from daemon: %s\n", err->msg);
+        if (remove_one(cli, api, argv[i], force, no_prune, &err) < 0) {
+            strv_append(&errors, err->msg);
             berr_free(err);
             err = NULL;
-            status = 1;
-        } else {
-            removed = true;
         }
     }
-    if (removed) {
-        struct img_gc_result gc;
-        if (img_gc(ci.store, ci.sn, &gc, &err) < 0) {
-            fprintf(cli->err, "cleaning up unused layers: %s\n", err->msg);
-            berr_free(err);
-            status = 1;
-        }
-    }
-    cli_images_close(&ci);
-    return status;
+    fflush(cli->out);
+    for (size_t i = 0; errors[i]; i++)
+        fprintf(cli->err, "%s\n", errors[i]);
+    return errors[0] ? 1 : 0;
 }
 
 static const struct cli_flag rmi_flags[] = {

@@ -1,34 +1,35 @@
-/* berth tag: give an image another name. */
+/* berth tag: POST /images/{name}/tag, another name for an image. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/common.h"
 #include "common/cleanup.h"
+#include "common/xalloc.h"
 #include "image/ref.h"
 
 static int run_tag(struct cli *cli, int argc, char **argv)
 {
+    (void)argc;
     struct berr *err = NULL;
     _cleanup_ref_ struct img_ref *target = NULL;
     if (img_ref_parse(argv[1], &target, &err) < 0)
         return cli_fail(cli, err);
     if (target->digest)
         return cli_fail(cli, berr_new(EINVAL, "refusing to create a tag with a digest reference"));
-    struct cli_images ci;
-    if (cli_images_open(cli, false, &ci, &err) < 0)
+    struct cli_api *api = cli_api_get(cli, &err);
+    if (api == NULL)
         return cli_fail(cli, err);
-    _cleanup_(img_db_freep) struct img_db *db = NULL;
-    struct img_record *rec = NULL;
-    _cleanup_free_ char *name = img_ref_string(target);
-    int r = img_db_begin(ci.store, &db, &err);
-    if (r == 0)
-        r = img_db_resolve(db, argv[0], &rec, &err);
-    if (r == 0) {
-        img_db_tag(db, rec, name);
-        r = img_db_commit(db, &err);
-    }
-    cli_images_close(&ci);
-    return r < 0 ? cli_fail(cli, err) : 0;
+    _cleanup_free_ char *repo = img_ref_familiar_repo(target);
+    _cleanup_free_ char *erepo = cli_api_escape(repo);
+    _cleanup_free_ char *etag = cli_api_escape(target->tag);
+    _cleanup_free_ char *suffix = xasprintf("/tag?repo=%s&tag=%s", erepo, etag);
+    _cleanup_free_ char *path = cli_image_path(argv[0], suffix);
+    if (cli_api_call(api, "POST", path, NULL, NULL, &err) < 0)
+        return cli_fail(cli, err);
+    return 0;
 }
 
 const struct cli_command cli_cmd_tag = {

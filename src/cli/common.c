@@ -1,27 +1,90 @@
-/* Shared set-up of the image commands. Registries listed in $BERTH_INSECURE_REGISTRIES
- * (comma-separated host[:port]) may be reached over plain HTTP, like Docker's
- * insecure-registries; loopback ones always may. */
+/* Shared set-up of the image commands: registry credentials for the daemon, streamed uploads,
+ * API paths, and the local store `image mount` opens. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/common.h"
-#include "common/human.h"
 #include "common/cleanup.h"
-#include "common/strv.h"
 #include "common/xalloc.h"
+#include "registry/credentials.h"
 
-char **cli_insecure_registries(void)
+#define UPLOAD_BLOCK (256 * 1024)
+
+int cli_registry_auth(struct cli *cli, const char *domain, char **header, struct berr **err)
 {
-    char **v = xcalloc(1, sizeof(char *));
-    const char *env = getenv("BERTH_INSECURE_REGISTRIES");
-    if (env) {
-        _cleanup_free_ char *copy = xstrdup(env);
-        char *save = NULL;
-        for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-            strv_append(&v, tok);
+    *header = NULL;
+    _cleanup_free_ char *file = cli_config_file(cli);
+    _cleanup_free_ char *user = NULL, *secret = NULL;
+    int r = reg_credentials_get(file, domain, &user, &secret, err);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    _cleanup_free_ char *server = reg_credentials_key(domain);
+    _cleanup_json_ json_t *j =
+        json_pack("{s:s, s:s, s:s}", "username", user, "password", secret, "serveraddress", server);
+    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+    _cleanup_free_ char *b64 = reg_base64_encode(text, strlen(text));
+    /* base64url, as docker's EncodeAuthConfig writes it */
+    for (char *c = b64; *c; c++)
+        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+    explicit_bzero(text, strlen(text));
+    explicit_bzero(secret, strlen(secret));
+    *header = xasprintf("X-Registry-Auth: %s", b64);
+    explicit_bzero(b64, strlen(b64));
+    return 0;
+}
+
+int cli_upload(struct cli_api *api, const char *method, const char *path, const char *content_type,
+               int fd, struct cli_conn **out, struct berr **err)
+{
+    _cleanup_(cli_conn_freep) struct cli_conn *c = NULL;
+    if (cli_conn_upload(api, method, path, content_type, &c, err) < 0)
+        return -1;
+    _cleanup_berr_ struct berr *send_err = NULL;
+    _cleanup_free_ char *buf = xmalloc(UPLOAD_BLOCK);
+    for (;;) {
+        ssize_t n = read(fd, buf, UPLOAD_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            berr_sys(&send_err, "reading the input");
+            break;
+        }
+        if (n == 0)
+            break;
+        if (cli_conn_send(c, buf, (size_t)n) < 0) {
+            berr_sys(&send_err, "sending the input to the daemon");
+            break;
+        }
     }
-    return v;
+    if (send_err == NULL) {
+        if (cli_conn_finish(c, true, err) < 0)
+            return -1;
+        *out = steal_ptr(&c);
+        return 0;
+    }
+    /* the body is cut short: the daemon must not wait for the rest of it */
+    shutdown(cli_conn_fd(c), SHUT_WR);
+    if (send_err->errnum == EPIPE || send_err->errnum == ECONNRESET) {
+        /* the daemon stopped reading: its answer says why */
+        _cleanup_berr_ struct berr *answer = NULL;
+        if (cli_conn_finish(c, false, &answer) < 0 && answer->errnum != EPIPE &&
+            answer->errnum != ECONNRESET) {
+            *err = steal_ptr(&answer);
+            return -1;
+        }
+    }
+    *err = steal_ptr(&send_err);
+    return -1;
+}
+
+char *cli_image_path(const char *name, const char *suffix)
+{
+    _cleanup_free_ char *e = cli_api_escape(name);
+    return xasprintf("/images/%s%s", e, suffix ? suffix : "");
 }
 
 int cli_images_open(struct cli *cli, bool snapshots, struct cli_images *ci, struct berr **err)
@@ -33,10 +96,6 @@ int cli_images_open(struct cli *cli, bool snapshots, struct cli_images *ci, stru
         cli_images_close(ci);
         return -1;
     }
-    ci->auth_file = cli_config_file(cli);
-    ci->reg.auth_file = ci->auth_file;
-    ci->insecure = cli_insecure_registries();
-    ci->reg.insecure = ci->insecure;
     return 0;
 }
 
@@ -44,25 +103,7 @@ void cli_images_close(struct cli_images *ci)
 {
     img_snap_close(ci->sn);
     img_store_free(ci->store);
-    free(ci->auth_file);
-    strv_free(ci->insecure);
     memset(ci, 0, sizeof(*ci));
-}
-
-int cli_parse_created(const char *s, int64_t *sec)
-{
-    struct timespec ts;
-    if (s == NULL || human_parse_time(s, &ts, NULL) < 0)
-        return -1;
-    *sec = (int64_t)ts.tv_sec;
-    return 0;
-}
-
-char *cli_since(time_t t)
-{
-    struct timespec then = {.tv_sec = t}, now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return human_since(&then, &now);
 }
 
 int cli_parse_duration(const char *s, int64_t *nanos)

@@ -5,12 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/common.h"
 #include "cli/container.h"
-#include "cli/progress.h"
+#include "cli/jsonmsg.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 #include "image/ref.h"
-#include "registry/credentials.h"
 
 char *cli_ctr_path(const char *ref, const char *suffix)
 {
@@ -70,76 +70,6 @@ int cli_wait_status(struct cli *cli, struct cli_conn *wait, struct berr **err)
 
 /* ---- pull ---- */
 
-struct pull_view {
-    struct cli *cli;
-    struct cli_progress rows;
-    bool quiet;
-    char *line; /* a partial JSON line */
-    size_t len;
-    char *error;
-};
-
-static void show_message(struct pull_view *v, json_t *m)
-{
-    const char *error = json_string_value(json_object_get(m, "error"));
-    if (error) {
-        free(v->error);
-        v->error = xstrdup(error);
-        return;
-    }
-    if (v->quiet)
-        return;
-    const char *id = json_string_value(json_object_get(m, "id"));
-    const char *status = json_string_value(json_object_get(m, "status"));
-    const char *progress = json_string_value(json_object_get(m, "progress"));
-    if (status == NULL)
-        return;
-    if (id && *id) {
-        cli_progress_set(&v->rows, id, status, progress);
-        return;
-    }
-    cli_progress_clear(&v->rows);
-    cli_progress_init(&v->rows, v->cli->err, v->rows.tty);
-    fprintf(v->cli->err, "%s\n", status);
-}
-
-static int on_pull_data(void *p, const char *buf, size_t len)
-{
-    struct pull_view *v = p;
-    v->line = xrealloc(v->line, v->len + len + 1);
-    memcpy(v->line + v->len, buf, len);
-    v->len += len;
-    v->line[v->len] = '\0';
-    char *start = v->line, *nl;
-    while ((nl = memchr(start, '\n', v->len - (size_t)(start - v->line))) != NULL) {
-        *nl = '\0';
-        _cleanup_json_ json_t *m = json_loads(start, 0, NULL);
-        if (m)
-            show_message(v, m);
-        start = nl + 1;
-    }
-    v->len -= (size_t)(start - v->line);
-    memmove(v->line, start, v->len);
-    return 0;
-}
-
-/* docker's X-Registry-Auth: base64url JSON of what `login` stored for the image's registry. */
-static char *auth_header(struct cli *cli, const char *domain)
-{
-    _cleanup_free_ char *file = cli_config_file(cli);
-    _cleanup_free_ char *user = NULL, *secret = NULL;
-    if (reg_credentials_get(file, domain, &user, &secret, NULL) != 0)
-        return NULL;
-    _cleanup_free_ char *server = reg_credentials_key(domain);
-    _cleanup_json_ json_t *j =
-        json_pack("{s:s, s:s, s:s}", "username", user, "password", secret, "serveraddress", server);
-    _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
-    _cleanup_free_ char *b64 = reg_base64_encode(text, strlen(text));
-    for (char *c = b64; *c; c++)
-        *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-    return xasprintf("X-Registry-Auth: %s", b64);
-}
-
 int cli_pull_image(struct cli *cli, struct cli_api *api, const char *image, const char *platform,
                    bool quiet, struct berr **err)
 {
@@ -153,15 +83,10 @@ int cli_pull_image(struct cli *cli, struct cli_api *api, const char *image, cons
     _cleanup_free_ char *path =
         xasprintf("/images/create?fromImage=%s&tag=%s%s%s", erepo, etag,
                   platform && *platform ? "&platform=" : "", platform && *platform ? eplat : "");
-    _cleanup_free_ char *auth = auth_header(cli, ref->domain);
+    _cleanup_free_ char *auth = NULL;
+    if (cli_registry_auth(cli, ref->domain, &auth, err) < 0)
+        return -1;
     const char *headers[] = {auth, NULL};
-    struct pull_view v = {.cli = cli, .quiet = quiet};
-    cli_progress_init(&v.rows, cli->err, isatty(fileno(cli->err)));
-    int rc = cli_api_stream(api, "POST", path, NULL, headers, on_pull_data, &v, NULL, err);
-    cli_progress_clear(&v.rows);
-    free(v.line);
-    if (rc >= 0 && v.error)
-        rc = berr_code(err, EIO, "%s", v.error);
-    free(v.error);
-    return rc < 0 ? -1 : 0;
+    return cli_jsonmsg_request(api, "POST", path, headers, quiet ? NULL : cli->err,
+                               isatty(fileno(cli->err)), cli->term_width, err);
 }

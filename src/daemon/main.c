@@ -265,7 +265,8 @@ int main(int argc, char **argv)
         log_error("%s", err->msg);
         return 1;
     }
-    img_store_sweep_ingests(d.store);
+    /* partial downloads stay: the next pull of those blobs continues them (store open sweeps
+     * only the ones abandoned for a day) */
     struct eng_opts eo = {.root = root,
                           .exec_root = exec_root,
                           .runtime = rt,

@@ -1,11 +1,14 @@
 """Driving the `berth` CLI in tests: each Berth has its own data root and client config dir, so
-tests never share images or credentials."""
+tests never share images or credentials. The CLI is an API client: a Berth made with
+Berth.with_daemon() owns a berthd (daemon.py's Daemon) on its data root and sends every command
+to it; records(), blobs(), snapshots() and scratch() read what that daemon wrote."""
 
 import json
 import os
 import subprocess
 from pathlib import Path
 
+from daemon import Daemon
 from helpers import REPO, Result, mounts_under
 
 BUILD = Path(os.environ.get("BERTH_BUILD", REPO / "build"))
@@ -22,6 +25,27 @@ class Berth:
         if driver:
             self.env["BERTH_STORAGE_DRIVER"] = driver
         self.env.update(env or {})
+        self.daemon = None
+
+    @classmethod
+    def with_daemon(cls, driver=None, env=None):
+        """A Berth talking to a berthd of its own, started now on a fresh data root (with
+        --storage-driver driver when given; berthd inherits this process's environment).
+        close() stops it and fails when its log holds a sanitizer report."""
+        d = Daemon(["--storage-driver", driver] if driver else [])
+        try:
+            d.start()
+        except BaseException:
+            d.cleanup()
+            raise
+        b = cls(d.root, config=d.dir / "berth-config", env=env)
+        b.daemon = d
+        return b.container_env(d.sock)
+
+    def close(self):
+        if self.daemon is not None:
+            d, self.daemon = self.daemon, None
+            d.cleanup()
 
     def argv(self, *args):
         return [BERTH, "--root", str(self.root), "--config", str(self.config), *map(str, args)]
@@ -121,6 +145,19 @@ class Berth:
         return {"sha256:" + p.name for p in d.iterdir()
                 if len(p.name) == 64 and (p / "meta.json").exists()}
 
+    def wait_collected(self, blob, timeout=10.0):
+        """berthd frees what a removal left unused on a thread of its own, after answering: waits
+        until blob is gone, then for that collection to end (it holds images/gc.lock
+        exclusively while it runs)."""
+        import fcntl
+        import time
+        deadline = time.monotonic() + timeout
+        while blob in self.blobs():
+            assert time.monotonic() < deadline, f"{blob} was not collected in {timeout} s"
+            time.sleep(0.05)
+        with open(self.root / "images/gc.lock", "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_SH)
+
     def scratch(self):
         """Work left in progress: scratch dirs and partial snapshots."""
         left = []
@@ -139,6 +176,30 @@ class Berth:
         mnt = self.root / "mounts" / info["Id"].split(":")[1]
         # os.path.ismount misses a bind mount from the same filesystem; mountinfo does not.
         assert not mounts_under(mnt), f"{mnt} is still mounted"
+
+
+class Berths:
+    """Berths with daemons of their own, made on demand (arguments as Berth.with_daemon) and
+    all closed by close(): a fixture's way to give a test one or several."""
+
+    def __init__(self):
+        self.made = []
+
+    def __call__(self, **kw):
+        b = Berth.with_daemon(**kw)
+        self.made.append(b)
+        return b
+
+    def close(self):
+        errors = []
+        for b in reversed(self.made):
+            try:
+                b.close()
+            except AssertionError as e:
+                errors.append(str(e))
+        self.made = []
+        if errors:
+            raise AssertionError("\n".join(errors))
 
 
 def check_rootfs(berth, ref, img):

@@ -99,6 +99,14 @@ def runtime_binary():
     problem = _crun_hybrid_problem()
     if problem:
         _unusable(problem)
+    if os.environ.get("BERTH_PURE_V2") == "1":
+        # the run on pure cgroup v2 (tests/vm/purev2.py) must really be on one
+        with open("/proc/self/mountinfo") as f:
+            kinds = {line.split(" - ")[1].split()[0] for line in f if " - " in line}
+        controllers = Path("/sys/fs/cgroup/cgroup.controllers")
+        if "cgroup" in kinds or not controllers.exists() or not controllers.read_text().split():
+            _unusable("BERTH_PURE_V2=1 but this is not a pure cgroup v2 host "
+                      f"(mounted: {sorted(kinds)})")
     return RUNTIME
 
 
@@ -261,3 +269,21 @@ def daemon():
         yield d
     finally:
         d.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# the berth CLI with daemons of its own (the image tests)
+
+@pytest.fixture
+def berths():
+    """Makes Berths, each with a berthd on its own data root; stops them all afterwards."""
+    from berthcli import Berths
+    made = Berths()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def berth(berths):
+    """One Berth with its own berthd (modules that drive a shared daemon define their own)."""
+    return berths()

@@ -185,9 +185,10 @@ class Daemon:
         return p
 
     def berth(self, *args, input=None, check=True, timeout=60):
-        """The berth CLI working on this daemon's data root directly."""
-        p = subprocess.run([CLI, "--root", str(self.root), *map(str, args)], input=input,
-                           capture_output=True, env=self.env, timeout=timeout)
+        """The berth CLI talking to this daemon (--root: its data root, for image mount)."""
+        p = subprocess.run([CLI, "-H", f"unix://{self.sock}", "--root", str(self.root),
+                            *map(str, args)], input=input, capture_output=True, env=self.env,
+                           timeout=timeout)
         if check and p.returncode != 0:
             raise AssertionError(f"berth {' '.join(map(str, args))} failed: {p.stderr}")
         return p
@@ -204,7 +205,7 @@ class Daemon:
         return json.loads(self.docker("inspect", what).stdout)[0]
 
     def load_image(self, image, tag):
-        """Puts an ocimage.Image into the store under tag (before or while berthd runs)."""
+        """Puts an ocimage.Image into the store under tag (through the running berthd)."""
         path = self.dir / f"img-{abs(hash(tag))}.tar"
         image.write_docker_archive(path, repo_tags=(tag,))
         if self.external:

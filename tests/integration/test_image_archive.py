@@ -1,24 +1,17 @@
-"""berth save, load and import: archives berth writes are read by skopeo and podman, archives
-they write (and the legacy docker-archive layout) are loaded by berth, digests survive the
-round trip, and broken archives leave nothing behind."""
+"""berth save, load and import, through a berthd of their own: archives berth writes are read by
+skopeo and podman, archives they write (and the legacy docker-archive layout) are loaded by
+berth, digests survive the round trip, and broken archives leave nothing behind."""
 
 import gzip
 import json
-import os
 import subprocess
 import tarfile
 
 import pytest
 
 import ocimage
-from berthcli import Berth, check_rootfs
+from berthcli import check_rootfs
 from registry import require_tools, skopeo
-
-
-@pytest.fixture
-def berth(test_dir):
-    return Berth(test_dir / "root")
-
 
 
 def _load_layout(berth, test_dir, img, name="berth-test/app:1"):
@@ -32,7 +25,7 @@ def _load_layout(berth, test_dir, img, name="berth-test/app:1"):
     return name
 
 
-def test_oci_archive_load_and_save_round_trip(berth, test_dir):
+def test_oci_archive_load_and_save_round_trip(berth, berths, test_dir):
     require_tools("skopeo")
     img = ocimage.multilayer_image()
     name = _load_layout(berth, test_dir, img)
@@ -45,7 +38,7 @@ def test_oci_archive_load_and_save_round_trip(berth, test_dir):
     idx = json.loads((test_dir / "via-oci/index.json").read_text())
     assert idx["manifests"][0]["digest"] == img.digest
     # And berth loads it back into a fresh root: same image, same name.
-    other = Berth(test_dir / "root2")
+    other = berths()
     r = other.ok("load", "-i", out)
     assert "Loaded image: berth-test/app:1" in r.out
     rec, = other.records()
@@ -53,12 +46,13 @@ def test_oci_archive_load_and_save_round_trip(berth, test_dir):
     check_rootfs(other, name, img)
 
 
-def test_save_to_stdout_and_load_from_stdin(berth, test_dir):
+def test_save_to_stdout_and_load_from_stdin(berth, berths, test_dir):
     img = ocimage.busybox_image()
     name = _load_layout(berth, test_dir, img)
-    p = subprocess.run(berth.argv("save", name), capture_output=True, timeout=60)
+    p = subprocess.run(berth.argv("save", name), capture_output=True, timeout=60,
+                       env=berth.env)
     assert p.returncode == 0, p.stderr
-    other = Berth(test_dir / "root2")
+    other = berths()
     r = other.ok("load", input=gzip.compress(p.stdout))
     assert "Loaded image: berth-test/app:1" in r.out
 
@@ -121,7 +115,7 @@ def test_bad_archive_leaves_nothing(berth, test_dir, what):
     assert r.err.strip()
     assert berth.records() == []
     assert not berth.scratch()
-    assert not (test_dir / "outside").exists()
+    assert not (berth.root.parent / "outside").exists()
 
 
 def test_import_with_changes(berth, test_dir):

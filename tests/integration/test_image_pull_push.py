@@ -1,20 +1,23 @@
-"""berth pull and push against Debian's docker-registry: images made offline by ocimage.py and
-pushed by skopeo are pulled by berth (and the reverse), with digests identical; unpacked
-layers match what the image says, through overlay and the copy driver; hostile layers are
-refused without leaving anything behind."""
+"""berth pull and push, through a berthd of their own, against Debian's docker-registry: images
+made offline by ocimage.py and pushed by skopeo are pulled by berth (and the reverse), with
+digests identical; unpacked layers match what the image says, through overlay and the copy
+driver; hostile layers are refused without leaving anything behind; a berthd killed in the middle
+of a pull or push leaves nothing half-visible, and the retry completes. The progress berth shows
+is docker's, and what berth pulls is the daemon's (its events, its image list)."""
 
 import json
 import os
+import re
+import shlex
 import shutil
-import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
+import daemon
 import ocimage
-from berthcli import Berth, check_rootfs
+from berthcli import check_rootfs
 from registry import Registry, require_tools
 
 
@@ -23,20 +26,6 @@ def reg():
     require_tools("docker-registry", "skopeo")
     with Registry("plain") as r:
         yield r
-
-
-@pytest.fixture
-def berth(test_dir):
-    b = Berth(test_dir / "root")
-    yield b
-    _unmount_all(b)
-
-
-def _unmount_all(b):
-    d = b.root / "mounts"
-    if d.is_dir():
-        for m in d.iterdir():
-            os.system(f"umount -l {m} 2>/dev/null")
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +46,9 @@ def pushed(reg):
 
 @pytest.mark.parametrize("name", ["busybox", "multi", "zstd", "plain-tar", "docker"])
 @pytest.mark.parametrize("driver", ["overlay", "copy"])
-def test_pull_unpacks_exactly(berth, pushed, name, driver):
+def test_pull_unpacks_exactly(berths, pushed, name, driver):
     img, ref = pushed[name]
-    berth.env["BERTH_STORAGE_DRIVER"] = driver
+    berth = berths(driver=driver)
     r = berth.ok("pull", ref)
     assert f"Digest: {img.digest}" in r.out
     assert r.out.strip().splitlines()[-1] == ref
@@ -171,18 +160,24 @@ def test_push_mounts_from_source_repository(berth, reg, pushed):
     assert ocimage.sha256(raw) == img.digest
 
 
-def test_chunked_push(berth, reg, pushed):
+def test_chunked_push(berths, reg, pushed, monkeypatch):
     img, ref = pushed["zstd"]
+    with monkeypatch.context() as m:
+        m.setenv("BERTH_PUSH_CHUNK_SIZE", "4096")  # berthd's, for its uploads
+        berth = berths()
     berth.ok("pull", ref)
-    target = reg.image_ref("test/chunked", "1")
-    berth.ok("tag", ref, target)
-    berth.env["BERTH_PUSH_CHUNK_SIZE"] = "4096"
-    berth.ok("push", target)
-    raw = reg.skopeo_inspect(reg.docker_ref("test/chunked", "1"), raw=True)
-    assert ocimage.sha256(raw) == img.digest
-    other = Berth(berth.root.parent / "root2")
-    other.ok("pull", target)
-    check_rootfs(other, target, img)
+    # Another registry, so that the layers are uploaded rather than mounted.
+    with Registry("plain") as other:
+        target = other.image_ref("test/chunked", "1")
+        berth.ok("tag", ref, target)
+        berth.ok("push", target)
+        patches = re.findall(r'"PATCH /v2/test/chunked/blobs/uploads/', other.log_path.read_text())
+        assert len(patches) > len(img.layers), "the layers did not go up in chunks"
+        raw = other.skopeo_inspect(other.docker_ref("test/chunked", "1"), raw=True)
+        assert ocimage.sha256(raw) == img.digest
+        fresh = berths()
+        fresh.ok("pull", target)
+        check_rootfs(fresh, target, img)
 
 
 def test_push_unknown_tag(berth, reg):
@@ -192,11 +187,11 @@ def test_push_unknown_tag(berth, reg):
 
 @pytest.mark.parametrize("case", sorted(ocimage.hostile_layer_images()))
 @pytest.mark.parametrize("driver", ["overlay", "copy"])
-def test_hostile_layer_refused(berth, reg, test_dir, case, driver):
+def test_hostile_layer_refused(berths, reg, test_dir, case, driver):
     marker = f"berth-hostile-{os.getpid()}-{case}-{driver}"
     hc = ocimage.hostile_layer_images(marker=marker)[case]
     hc.image.push(reg, f"hostile/{case}", driver)
-    berth.env["BERTH_STORAGE_DRIVER"] = driver
+    berth = berths(driver=driver)
     ref = reg.image_ref(f"hostile/{case}", driver)
     try:
         if case == "symlink_file":
@@ -229,7 +224,7 @@ def test_resume_from_partial_download(berth, pushed, cut):
          "all": layer.size, "wrong-bytes": layer.size // 2}[cut]
     data = layer.blob[:n] if cut != "wrong-bytes" else bytes(n)
     ingest = berth.root / "content/ingest"
-    ingest.mkdir(parents=True)
+    ingest.mkdir(parents=True, exist_ok=True)
     (ingest / ("sha256-" + layer.digest[7:])).write_bytes(data)
     if cut == "wrong-bytes":
         e = berth.fails("pull", ref)
@@ -272,26 +267,30 @@ def _size(path):
 
 
 def test_kill_during_pull_then_retry(berth, reg, test_dir):
-    """kill -9 midway: nothing visible; the retry resumes the partial blob and completes."""
+    """berthd, the store's writer, killed with -9 in the middle of a pull: nothing is visible,
+    the partial download is on disk, and once berthd is back the retry completes."""
     img = ocimage.big_image(total_mb=48, layers=2)
     img.push(reg, "test/big", "1")
     ref = reg.image_ref("test/big", "1")
-    p = berth.popen("pull", ref, stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+    p = berth.popen("pull", ref, stdout=open(os.devnull, "w"), stderr=subprocess.PIPE)
     ingest = berth.root / "content/ingest"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if any(_size(f) > 4 << 20 for f in ingest.glob("sha256-*")):
             break
         if p.poll() is not None:
-            pytest.fail("pull finished before it could be killed")
+            pytest.fail("pull finished before berthd could be killed")
         time.sleep(0.01)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    berth.daemon.kill()
+    _, err = p.communicate(timeout=30)
+    assert p.returncode != 0, "the pull succeeded although its daemon was killed"
+    assert err.strip(), "the pull failed without a message"
     assert berth.records() == []
-    assert berth("images", "-q").out.strip() == ""
     partial = {f.name: f.stat().st_size for f in ingest.glob("sha256-*")}
-    assert partial, "no partial download was kept for a resume"
-    r = berth.ok("pull", ref)
+    assert partial, "no partial download was kept"
+    berth.daemon.start()
+    assert berth("images", "-q").out.strip() == ""
+    berth.ok("pull", ref)
     rec, = berth.records()
     assert rec["manifest"] == img.digest
     assert not list(ingest.glob("sha256-*"))
@@ -299,7 +298,9 @@ def test_kill_during_pull_then_retry(berth, reg, test_dir):
     check_rootfs(berth, ref, img)
 
 
-def test_kill_during_push_then_retry(berth, reg):
+def test_kill_during_push_then_retry(berth, berths, reg):
+    """berthd killed with -9 while it uploads: once it is back, the push completes and the
+    registry holds the image, digest intact."""
     img = ocimage.big_image(total_mb=48, layers=2, seed=7)
     img.push(reg, "test/big-src", "1")
     src = reg.image_ref("test/big-src", "1")
@@ -310,22 +311,112 @@ def test_kill_during_push_then_retry(berth, reg):
     with Registry("plain") as other:
         target = other.image_ref("test/big-dst", "1")
         berth.ok("tag", src, target)
-        p = berth.popen("push", target, stdout=open(os.devnull, "w"),
-                        stderr=open(os.devnull, "w"))
+        p = berth.popen("push", target, stdout=open(os.devnull, "w"), stderr=subprocess.PIPE)
         uploads = other.storage / "docker/registry/v2/repositories/test/big-dst/_uploads"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and p.poll() is None:
             if uploads.is_dir() and any(uploads.iterdir()):
                 break
             time.sleep(0.005)
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+        if p.poll() is not None:
+            pytest.fail("push finished before berthd could be killed")
+        berth.daemon.kill()
+        _, err = p.communicate(timeout=30)
+        assert p.returncode != 0 and err.strip(), "the push did not fail with its daemon"
+        berth.daemon.start()
         berth.ok("push", target)
         raw = other.skopeo_inspect(other.docker_ref("test/big-dst", "1"), raw=True)
         assert ocimage.sha256(raw) == img.digest
-        again = Berth(berth.root.parent / "root2")
+        again = berths()
         again.ok("pull", target)
         check_rootfs(again, target, img)
+
+
+# --- through the daemon ---------------------------------------------------------------------
+
+def test_pull_is_the_daemons(berth, pushed):
+    """berth pull asks berthd: the pull is in the daemon's events and in its image list, as
+    the docker CLI sees them."""
+    require_docker()
+    img, ref = pushed["multi"]
+    since = int(time.time())
+    berth.ok("pull", ref)
+    d = berth.daemon
+    events = d.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                      "--filter", "type=image", "--format", "{{.Action}} {{.Actor.ID}}").stdout
+    assert f"pull {ref}" in events.splitlines(), events
+    listed = d.docker("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout
+    assert f"{ref} {img.config_digest[7:19]}" in listed.splitlines(), listed
+
+
+def require_docker():
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI")
+
+
+def test_pull_and_push_output_are_dockers(berth, reg, pushed):
+    """Without a terminal, berth prints what the docker CLI prints for the same pull and push
+    (layers finish in any order, so lines are compared as sets)."""
+    require_docker()
+    img, ref = pushed["multi"]
+    d = berth.daemon
+    theirs = d.docker("pull", ref).stdout
+    d.docker("rmi", ref)
+    berth.wait_collected(img.config_digest)
+    ours = berth.ok("pull", ref).out
+    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+    assert ours.splitlines()[-3:] == theirs.splitlines()[-3:]
+    assert "Pull complete" in ours and ours.splitlines()[-1] == ref
+    target = reg.image_ref("test/output-push", "1")
+    berth.ok("tag", ref, target)
+    d.docker("push", target)
+    # the layers are there now: both pushes find them so
+    ours = berth.ok("push", target).out
+    theirs = d.docker("push", target).stdout
+    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+    assert "Layer already exists" in ours
+    assert berth.ok("pull", "-q", ref).out == ref + "\n"
+
+
+def screen(text):
+    """The lines a terminal shows after text: newlines, carriage returns, cursor up and down
+    (ESC[nA, ESC[nB) and line clears (ESC[2K), which is what jsonmessage writes."""
+    lines, row, col = [""], 0, 0
+    for tok in re.findall(r"\x1b\[(\d*)([ABK])|(\r\n|\n)|(\r)|([^\x1b\r\n]+)", text):
+        n, code, nl, cr, chars = tok
+        if code == "A":
+            row -= int(n or 1)
+        elif code == "B":
+            row += int(n or 1)
+        elif code == "K":
+            lines[row] = ""
+        elif nl:
+            row, col = row + 1, 0
+        elif cr:
+            col = 0
+        elif chars:
+            line = lines[row]
+            lines[row] = line[:col] + chars + line[col + len(chars):]
+            col += len(chars)
+        assert 0 <= row, repr(text)
+        while len(lines) <= row:
+            lines.append("")
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def test_pull_on_a_terminal_updates_rows_in_place(berth, pushed):
+    """On a terminal each layer keeps one line, rewritten in place, as docker's: what the
+    screen shows in the end is one row per layer with its last status."""
+    img, ref = pushed["multi"]
+    rc, out = berth.pty("pull", ref, size=(40, 120))
+    assert rc == 0, out
+    assert "\x1b[1A" in out and "\x1b[2K" in out
+    shown = screen(out)
+    layers = [d[7:19] for d in img.layer_digests]
+    assert shown[0] == "1: Pulling from test/multi"
+    assert sorted(shown[1:1 + len(layers)]) == sorted(f"{x}: Pull complete" for x in layers)
+    assert shown[-3].startswith("Digest: ") and shown[-1] == ref
+    assert len(shown) == len(layers) + 4, shown
 
 
 # --- auth ---------------------------------------------------------------------------------
@@ -385,10 +476,11 @@ def test_tls_registry(berth, test_dir):
         berth.ok("pull", ref)
 
 
-def test_tls_verified_against_certs_d(berth, test_dir):
+def test_tls_verified_against_certs_d(berths, test_dir, monkeypatch):
     """A registry that is not on a loopback name is verified: refused without its CA, pulled
-    once the CA is in /etc/berth/certs.d/<host:port>/. Runs berth in a private mount namespace
-    whose /etc/hosts maps berth-registry.test to 127.0.0.1 and whose certs.d is the test's."""
+    once the CA is in /etc/berth/certs.d/<host:port>/. berthd (which talks to the registry)
+    runs in a private mount namespace whose /etc/hosts maps berth-registry.test to 127.0.0.1
+    and whose certs.d is the test's."""
     with Registry("tls") as r:
         img = ocimage.busybox_image()
         img.push(r, "secure/bb", "1")
@@ -398,21 +490,22 @@ def test_tls_verified_against_certs_d(berth, test_dir):
         certs = test_dir / "certs.d"
         certs.mkdir()
         os.makedirs("/etc/berth/certs.d", exist_ok=True)
-
-        def pull():
-            script = ("mount --make-rprivate / && mount --bind \"$1\" /etc/hosts && "
-                      "mount --bind \"$2\" /etc/berth/certs.d && shift 2 && exec \"$@\"")
-            return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(hosts),
-                                   str(certs), *berth.argv("pull", f"{host}/secure/bb:1")],
-                                  capture_output=True, text=True, env=berth.env, timeout=120)
-
-        p = pull()
-        assert p.returncode != 0
-        assert "certificate" in p.stderr.lower() or "ssl" in p.stderr.lower(), p.stderr
+        script = ("mount --make-rprivate / && mount --bind \"$1\" /etc/hosts && "
+                  "mount --bind \"$2\" /etc/berth/certs.d && shift 2 && exec \"$@\"")
+        wrapper = test_dir / "berthd-in-namespace"
+        wrapper.write_text("#!/bin/sh\nexec unshare -m sh -c " + shlex.quote(script) + " sh "
+                           + " ".join(shlex.quote(str(x)) for x in (hosts, certs, daemon.BERTHD))
+                           + ' "$@"\n')
+        wrapper.chmod(0o755)
+        monkeypatch.setattr(daemon, "BERTHD", str(wrapper))
+        berth = berths()
+        p = berth("pull", f"{host}/secure/bb:1")
+        assert p.rc != 0
+        assert "certificate" in p.err.lower() or "ssl" in p.err.lower(), p.err
         assert berth.records() == []
         (certs / host).mkdir()
         shutil.copy(r.ca_cert, certs / host / "ca.crt")
-        p = pull()
-        assert p.returncode == 0, p.stderr
+        p = berth("pull", f"{host}/secure/bb:1")
+        assert p.rc == 0, p.err
         rec, = berth.records()
         assert rec["manifest"] == img.digest
