@@ -44,17 +44,14 @@ ssize_t read_all(int fd, void *buf, size_t len)
     return (ssize_t)done;
 }
 
-char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct berr **err)
+char *read_fd_all(int fd, const char *what, size_t max, size_t *len, struct berr **err)
 {
-    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return berr_sys(err, "open %s", path), NULL;
     size_t cap = 4096, n = 0;
     _cleanup_free_ char *buf = xmalloc(cap + 1);
     for (;;) {
         if (n == cap) {
             if (cap >= max)
-                return berr_set(err, EFBIG, "read %s: larger than %zu bytes", path, max), NULL;
+                return berr_set(err, EFBIG, "read %s: larger than %zu bytes", what, max), NULL;
             cap = cap * 2 > max ? max : cap * 2;
             buf = xrealloc(buf, cap + 1);
         }
@@ -62,7 +59,7 @@ char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct 
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return berr_sys(err, "read %s", path), NULL;
+            return berr_sys(err, "read %s", what), NULL;
         }
         if (r == 0)
             break;
@@ -72,6 +69,14 @@ char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct 
     if (len)
         *len = n;
     return steal_ptr(&buf);
+}
+
+char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct berr **err)
+{
+    _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return berr_sys(err, "open %s", path), NULL;
+    return read_fd_all(fd, path, max, len, err);
 }
 
 int write_file_at(int dirfd, const char *path, const void *buf, size_t len, mode_t mode,

@@ -8,6 +8,8 @@
 
 #include "common/err.h"
 
+/* All of fd up to max bytes, NUL-terminated (what names it in errors). */
+char *read_fd_all(int fd, const char *what, size_t max, size_t *len, struct berr **err);
 /* Read a whole file (at most max bytes, else EFBIG) into a NUL-terminated buffer the caller
  * frees. dirfd may be AT_FDCWD. */
 char *read_file_at(int dirfd, const char *path, size_t max, size_t *len, struct berr **err);

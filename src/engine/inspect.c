@@ -53,6 +53,20 @@ static int64_t upper_size(struct eng *e, struct ctr *c)
     return fd < 0 ? 0 : tree_size(fd);
 }
 
+/* Docker's SizeRw (the writable layer) and SizeRootFs (that plus the image's layers). db may be
+ * NULL (then it is loaded here); image is the container's image ID. */
+static void set_sizes(struct eng *e, struct ctr *c, struct img_db *db, const char *image,
+                      json_t *out)
+{
+    _cleanup_(img_db_freep) struct img_db *own = NULL;
+    if (db == NULL && img_db_load(e->store, &own, NULL) == 0)
+        db = own;
+    struct img_record *img = db && image ? img_db_get(db, image) : NULL;
+    int64_t rw = upper_size(e, c);
+    json_object_set_new(out, "SizeRw", json_integer(rw));
+    json_object_set_new(out, "SizeRootFs", json_integer(rw + (img ? img->size : 0)));
+}
+
 json_t *eng_inspect(struct eng *e, const char *ref, bool size, struct berr **err)
 {
     struct ctr *c = eng_get(e, ref, err);
@@ -62,11 +76,8 @@ json_t *eng_inspect(struct eng *e, const char *ref, bool size, struct berr **err
     json_t *out = json_deep_copy(c->rec);
     pthread_mutex_unlock(&e->mu);
     json_object_del(out, "Berth");
-    if (size) {
-        int64_t rw = upper_size(e, c);
-        json_object_set_new(out, "SizeRw", json_integer(rw));
-        json_object_set_new(out, "SizeRootFs", json_integer(rw));
-    }
+    if (size)
+        set_sizes(e, c, NULL, json_string_value(json_object_get(out, "Image")), out);
     ctr_unref(e, c);
     return out;
 }
@@ -390,11 +401,11 @@ json_t *eng_list(struct eng *e, bool all, int limit, bool size, json_t *filters,
     pthread_mutex_unlock(&e->mu);
     free(v);
     /* sizes walk the upper layers: outside the lock */
+    if (nsized > 0 && db == NULL)
+        img_db_load(e->store, &db, NULL);
     for (size_t i = 0; i < nsized; i++) {
-        int64_t rw = upper_size(e, sized[i]);
         json_t *s = json_array_get(out, i);
-        json_object_set_new(s, "SizeRw", json_integer(rw));
-        json_object_set_new(s, "SizeRootFs", json_integer(rw));
+        set_sizes(e, sized[i], db, json_string_value(json_object_get(s, "ImageID")), s);
         ctr_unref(e, sized[i]);
     }
     free(sized);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_exec(struct cli_globals *g, int argc, char **argv)
 {
@@ -58,15 +59,16 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
             return cli_usage_error("exec", "give either --process or a command, not both");
         size_t len;
         _cleanup_free_ char *text =
-            read_file_at(AT_FDCWD, strcmp(process_file, "-") == 0 ? "/dev/stdin" : process_file,
-                         4u << 20, &len, &err);
+            strcmp(process_file, "-") == 0
+                ? read_fd_all(STDIN_FILENO, "standard input", 4u << 20, &len, &err)
+                : read_file_at(AT_FDCWD, process_file, 4u << 20, &len, &err);
         if (text == NULL)
             return cli_fail(err);
         json_error_t jerr;
         proc = rt_json_loadb(text, len, &jerr);
         if (proc == NULL)
-            return cli_fail(berr_new(EINVAL, "%s: line %d, column %d: %s", process_file,
-                                     jerr.line, jerr.column, jerr.text));
+            return cli_fail(berr_new(EINVAL, "%s: line %d, column %d: %s", process_file, jerr.line,
+                                     jerr.column, jerr.text));
     } else {
         if (nrest < 2)
             return cli_usage_error("exec", "expected a command to run after the container id");

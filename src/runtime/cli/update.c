@@ -10,12 +10,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const update_flags[] = {
-    "blkio-weight",   "cpu-period",     "cpu-quota",         "cpu-share",       "cpu-rt-period",
-    "cpu-rt-runtime", "cpuset-cpus",    "cpuset-mems",       "kernel-memory",   "kernel-memory-tcp",
-    "memory",         "memory-reservation", "memory-swap",   "pids-limit",      "l3-cache-schema",
-    "mem-bw-schema",
+    "blkio-weight",  "cpu-period",        "cpu-quota",       "cpu-share",
+    "cpu-rt-period", "cpu-rt-runtime",    "cpuset-cpus",     "cpuset-mems",
+    "kernel-memory", "kernel-memory-tcp", "memory",          "memory-reservation",
+    "memory-swap",   "pids-limit",        "l3-cache-schema", "mem-bw-schema",
 };
 
 int cmd_update(struct cli_globals *g, int argc, char **argv)
@@ -46,8 +47,11 @@ int cmd_update(struct cli_globals *g, int argc, char **argv)
     struct rt_resources *res = NULL;
     if (resources) {
         size_t len;
-        const char *path = strcmp(resources, "-") == 0 ? "/dev/stdin" : resources;
-        _cleanup_free_ char *text = read_file_at(AT_FDCWD, path, 4u << 20, &len, &err);
+        /* "-" is our standard input, read as it is (no /dev/stdin needed) */
+        _cleanup_free_ char *text =
+            strcmp(resources, "-") == 0
+                ? read_fd_all(STDIN_FILENO, "standard input", 4u << 20, &len, &err)
+                : read_file_at(AT_FDCWD, resources, 4u << 20, &len, &err);
         if (text == NULL)
             return cli_fail(err);
         json_error_t jerr;
