@@ -9,6 +9,7 @@
 
 #include "api/h_images.h"
 #include "api/h_images_internal.h"
+#include "api/util.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -168,7 +169,7 @@ static int list_filters(struct img_db *db, json_t *filters, struct list_opts *o,
 {
     static const char *const keys[] = {"dangling",  "label", "before", "since",
                                        "reference", "until", NULL};
-    if (api_img_check_filter_keys(filters, keys, err) < 0 ||
+    if (api_check_filter_keys(filters, keys, err) < 0 ||
         api_img_bool_filter(filters, "dangling", -1, &o->dangling, err) < 0)
         return -1;
     o->labels = json_object_get(filters, "label");

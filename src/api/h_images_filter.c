@@ -127,21 +127,6 @@ bool api_img_created(const struct img_record *r, int64_t *sec)
     return r->created && api_img_parse_time(r->created, sec) == 0;
 }
 
-int api_img_check_filter_keys(json_t *filters, const char *const *accepted, struct berr **err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(filters, k, v)
-    {
-        size_t i = 0;
-        while (accepted[i] && strcmp(accepted[i], k) != 0)
-            i++;
-        if (accepted[i] == NULL)
-            return berr_code(err, EINVAL, "invalid filter '%s'", k);
-    }
-    return 0;
-}
-
 /* A true/false filter: 1, 0, or dflt when absent; -1 with Docker's message for anything else. */
 int api_img_bool_filter(json_t *filters, const char *key, int dflt, int *out, struct berr **err)
 {

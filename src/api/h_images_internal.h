@@ -52,8 +52,6 @@ int api_img_parse_time(const char *s, int64_t *out);
 int api_img_parse_timestamp(const char *s, int64_t *out);
 /* The record's creation time (its config's); false when unknown. */
 bool api_img_created(const struct img_record *r, int64_t *sec);
-/* -1 with Docker's "invalid filter 'KEY'" for a key not in accepted (NULL-terminated). */
-int api_img_check_filter_keys(json_t *filters, const char *const *accepted, struct berr **err);
 /* A true/false filter: *out 1 or 0, dflt when absent; -1 with Docker's message otherwise. */
 int api_img_bool_filter(json_t *filters, const char *key, int dflt, int *out, struct berr **err);
 /* Docker's MatchKVList: every "key" or "key=value" in wanted (NULL or empty: no filter) is among

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/h_images_internal.h"
+#include "api/util.h"
 #include "common/cleanup.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -354,7 +355,7 @@ static int prune_filters(json_t *filters, struct prune_opts *o, struct berr **er
 {
     static const char *const keys[] = {"dangling", "label", "label!", "until", NULL};
     int dangling;
-    if (api_img_check_filter_keys(filters, keys, err) < 0 ||
+    if (api_check_filter_keys(filters, keys, err) < 0 ||
         api_img_bool_filter(filters, "dangling", 1, &dangling, err) < 0)
         return -1;
     o->dangling_only = dangling == 1;

@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/h_networks.h"
+#include "api/util.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/log.h"
@@ -241,21 +242,14 @@ static bool exact(json_t *vals, const char *s)
     return false;
 }
 
+/* Docker's "invalid filter 'KEY'" (400) for a key not in keys. */
 static bool filter_keys_ok(struct api_req *r, json_t *filters, const char *const *keys)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(filters, k, v)
-    {
-        size_t i = 0;
-        while (keys[i] && strcmp(keys[i], k) != 0)
-            i++;
-        if (keys[i] == NULL) {
-            api_reply_error(r, 400, "invalid filter '%s'", k);
-            return false;
-        }
-    }
-    return true;
+    _cleanup_berr_ struct berr *err = NULL;
+    if (api_check_filter_keys(filters, keys, &err) == 0)
+        return true;
+    api_reply_error(r, 400, "%s", err->msg);
+    return false;
 }
 
 static void networks_list(struct api_req *r)

@@ -1,4 +1,5 @@
 /* Helpers shared by the API handlers: time formats, architecture names, stream framing. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,4 +51,19 @@ void api_frame_header(unsigned char hdr[8], int stream, uint32_t len)
     hdr[5] = (unsigned char)(len >> 16);
     hdr[6] = (unsigned char)(len >> 8);
     hdr[7] = (unsigned char)len;
+}
+
+int api_check_filter_keys(json_t *filters, const char *const *accepted, struct berr **err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(filters, k, v)
+    {
+        size_t i = 0;
+        while (accepted[i] && strcmp(accepted[i], k) != 0)
+            i++;
+        if (accepted[i] == NULL)
+            return berr_code(err, EINVAL, "invalid filter '%s'", k);
+    }
+    return 0;
 }
