@@ -27,6 +27,18 @@ static void create(struct api_req *r)
         api_reply_error(r, 400, "invalid container config: expected a JSON object");
         return;
     }
+    /* what older clients could not have meant, as Docker reads their requests */
+    json_t *hc = json_object_get(body, "HostConfig");
+    int v = api_version(r);
+    if (v < 141 && json_is_object(hc) &&
+        (!json_is_string(json_object_get(hc, "CgroupnsMode")) ||
+         *json_string_value(json_object_get(hc, "CgroupnsMode")) == '\0'))
+        json_object_set_new(hc, "CgroupnsMode", json_string("host"));
+    if (v < 142 && json_is_object(hc))
+        json_object_del(hc, "ConsoleSize");
+    json_t *health = json_object_get(body, "Healthcheck");
+    if (v < 144 && json_is_object(health))
+        json_object_del(health, "StartInterval");
     char id[65];
     json_t *warnings = json_array();
     _cleanup_berr_ struct berr *err = NULL;

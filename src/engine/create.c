@@ -191,8 +191,11 @@ static json_t *normalize_host_config(json_t *hc_in, json_t *warnings)
     if (!json_is_string(json_object_get(hc, "IpcMode")) ||
         *json_string_value(json_object_get(hc, "IpcMode")) == '\0')
         json_object_set_new(hc, "IpcMode", json_string("private"));
-    if (!json_is_string(json_object_get(hc, "CgroupnsMode")))
-        json_object_set_new(hc, "CgroupnsMode", json_string("host"));
+    /* Docker's default: a private cgroup namespace on cgroup v2, the host's on v1 and hybrid */
+    const char *cgns = json_string_value(json_object_get(hc, "CgroupnsMode"));
+    if (cgns == NULL || *cgns == '\0')
+        json_object_set_new(hc, "CgroupnsMode",
+                            json_string(eng_cgroup_unified(NULL) ? "private" : "host"));
     return hc;
 }
 

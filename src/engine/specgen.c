@@ -609,9 +609,9 @@ static int mode_ns(json_t *list, const char *type, const char *field, const char
     return 0;
 }
 
-static bool cgroup_unified(const struct eng_spec_ctx *ctx)
+bool eng_cgroup_unified(const struct eng_spec_ctx *ctx)
 {
-    if (ctx->cgroup_mode != ENG_CGROUP_DETECT)
+    if (ctx != NULL && ctx->cgroup_mode != ENG_CGROUP_DETECT)
         return ctx->cgroup_mode == ENG_CGROUP_UNIFIED;
     struct statfs fs;
     return statfs("/sys/fs/cgroup", &fs) == 0 && fs.f_type == CGROUP2_MAGIC;
@@ -632,7 +632,8 @@ static int build_namespaces(const struct host_cfg *h, bool network_disabled,
         mode_ns(list, "ipc", "IpcMode", h->ipc, ctx->ipc_path, err) < 0)
         return -1;
     /* Docker's default: a private cgroup namespace on pure cgroup v2 only. */
-    bool private_cg = h->cgroupns[0] ? strcmp(h->cgroupns, "private") == 0 : cgroup_unified(ctx);
+    bool private_cg =
+        h->cgroupns[0] ? strcmp(h->cgroupns, "private") == 0 : eng_cgroup_unified(ctx);
     if (private_cg)
         add_ns(list, "cgroup", NULL);
     *out = steal_ptr(&list);

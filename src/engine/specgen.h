@@ -4,6 +4,8 @@
  * wording where Docker has some; nothing here touches the host beyond reading it. */
 #pragma once
 
+#include <stdbool.h>
+
 #include <jansson.h>
 #include <stdint.h>
 
@@ -69,3 +71,7 @@ struct eng_spec_ctx {
  * of -1: unlimited) are stored as their int64 two's complement, as rt_json_loadb reads them. */
 json_t *eng_spec_generate(json_t *config, json_t *host_config, const struct eng_spec_ctx *ctx,
                           struct berr **err);
+
+/* Whether containers get pure cgroup v2 (ctx's mode, or /sys/fs/cgroup when ctx is NULL or
+ * says detect): Docker then defaults to a private cgroup namespace. */
+bool eng_cgroup_unified(const struct eng_spec_ctx *ctx);

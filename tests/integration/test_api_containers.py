@@ -360,3 +360,62 @@ def test_tty_detach_keys_leave_it_running(daemon):
     finally:
         os.close(fd)
         daemon.docker("rm", "-f", n, check=False)
+
+
+def _raw_post(sock, path, body):
+    """A POST on the API socket, outside any client's version negotiation."""
+    import socket as socketmod
+    data = json.dumps(body).encode()
+    s = socketmod.socket(socketmod.AF_UNIX, socketmod.SOCK_STREAM)
+    s.connect(str(sock))
+    s.sendall(f"POST {path} HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\n"
+              f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    head, _, payload = out.partition(b"\r\n\r\n")
+    return int(head.split()[1]), payload
+
+
+def _pure_v2():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def test_cgroupns_default_follows_the_host(daemon):
+    """Docker's default: a private cgroup namespace on pure cgroup v2, the host's on v1/hybrid."""
+    n = name()
+    out = daemon.docker("run", "--name", n, "busybox", "cat", "/proc/self/cgroup").stdout
+    mode = daemon.inspect(n)["HostConfig"]["CgroupnsMode"]
+    daemon.docker("rm", n)
+    if _pure_v2():
+        assert mode == "private" and out.strip() == "0::/", out
+    else:
+        assert mode == "host", mode
+
+
+@pytest.mark.skipif(EXTERNAL is not None, reason="reads berthd's records")
+def test_create_fields_older_api_versions_did_not_have(daemon):
+    """As Docker: StartInterval is dropped below API 1.44, ConsoleSize below 1.42, and an unset
+    CgroupnsMode means the host's below 1.41."""
+    body = {"Image": "busybox", "Cmd": ["true"], "Tty": True,
+            "Healthcheck": {"Test": ["CMD", "true"], "Interval": 10**9,
+                            "StartInterval": 2 * 10**9},
+            "HostConfig": {"ConsoleSize": [40, 100]}}
+    made = []
+    for version in ("1.40", "1.43", "1.44"):
+        n = name()
+        status, payload = _raw_post(daemon.sock, f"/v{version}/containers/create?name={n}", body)
+        assert status == 201, payload
+        made.append(n)
+        info = daemon.inspect(n)
+        start_interval = info["Config"]["Healthcheck"].get("StartInterval", 0)
+        assert start_interval == (2 * 10**9 if version == "1.44" else 0), (version, info)
+        size = info["HostConfig"].get("ConsoleSize") or [0, 0]
+        assert size == ([0, 0] if version == "1.40" else [40, 100]), (version, size)
+        if version == "1.40":
+            assert info["HostConfig"]["CgroupnsMode"] == "host"
+    daemon.docker("rm", *made)
