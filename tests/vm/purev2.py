@@ -8,7 +8,7 @@ nothing else using it: no systemd, so the runtime under test sets the hierarchy 
 The kernel and its 9p/virtio modules come from Debian's linux-image package, unpacked into
 a directory (see kernel_dir()); .ci/run prepares it with `apt-get download`.
 
-usage: purev2.py [--kernel-dir DIR] [--timeout S] [--memory MB] -- COMMAND...
+usage: purev2.py [--kernel-dir DIR] [--timeout S] [--memory MB] [--share DIR]... -- COMMAND...
 Prints the command's output; exits with its status (124 on timeout, 125 if the VM failed).
 """
 import argparse
@@ -40,6 +40,8 @@ if ! $B mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose
     echo "%(mark)s 125 (cannot mount the host's root over 9p)"; $B poweroff -f
 fi
 for d in tmp run var/tmp root; do $B mount -t tmpfs -o mode=1777 tmpfs /host/$d; done
+# directories asked for by --share: visible at their own path even under those tmpfs
+%(shares)s
 $B mount -t proc proc /host/proc
 $B mount -t sysfs sys /host/sys
 $B mount -t devtmpfs dev /host/dev
@@ -98,7 +100,7 @@ def _cpio_newc(entries):
     return out.getvalue()
 
 
-def build_initramfs(moddir, command, path):
+def build_initramfs(moddir, command, path, shares=()):
     mods = []
     for m in MODULES:
         found = glob.glob(os.path.join(moddir, "kernel", "**", m + ".ko"), recursive=True)
@@ -106,7 +108,11 @@ def build_initramfs(moddir, command, path):
             raise FileNotFoundError(f"module {m}.ko not under {moddir}")
         mods.append((m, open(found[0], "rb").read()))
     busybox = open("/bin/busybox", "rb").read()
-    init = INIT % {"modules": " ".join(MODULES), "mark": MARK}
+    mounts = "".join(
+        f"$B mkdir -p /host{p} && $B mount -t 9p -o "
+        f"trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose share{i} /host{p} || "
+        f"echo 'purev2: cannot share {p}'\n" for i, p in enumerate(shares))
+    init = INIT % {"modules": " ".join(MODULES), "mark": MARK, "shares": mounts}
     entries = [("bin", stat.S_IFDIR | 0o755, None), ("proc", stat.S_IFDIR | 0o755, None),
                ("sys", stat.S_IFDIR | 0o755, None), ("dev", stat.S_IFDIR | 0o755, None),
                ("modules", stat.S_IFDIR | 0o755, None),
@@ -119,8 +125,13 @@ def build_initramfs(moddir, command, path):
         f.write(_cpio_newc(entries))
 
 
-def run(command, kdir=None, timeout=900, memory=2048, cpus=2, stream=None):
-    """Boots, runs command (a shell script) in the chroot; returns (status, output)."""
+def run(command, kdir=None, timeout=900, memory=2048, cpus=2, stream=None, shares=()):
+    """Boots, runs command (a shell script) there; returns (status, output). shares: host
+    directories to show at their own paths even where the VM puts a tmpfs (a checkout in /tmp)."""
+    shares = [os.path.realpath(p) for p in shares]
+    for p in shares:
+        if not os.path.isdir(p) or any(c in p for c in "'\"$`\\ ,\n"):
+            return 125, f"cannot share {p!r}: not a directory, or a name qemu or sh cannot take"
     kernel, moddir = find_kernel(kernel_dir(kdir))
     if kernel is None:
         return 125, f"no kernel under {kernel_dir(kdir)}/boot (see tests/vm/purev2.py)"
@@ -129,7 +140,7 @@ def run(command, kdir=None, timeout=900, memory=2048, cpus=2, stream=None):
         return 125, "qemu-system-x86_64 is not installed"
     with tempfile.TemporaryDirectory(prefix="purev2-") as tmp:
         initrd = os.path.join(tmp, "initrd.cpio")
-        build_initramfs(moddir, command, initrd)
+        build_initramfs(moddir, command, initrd, shares)
         argv = [qemu, "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", str(cpus),
                 "-m", str(memory), "-nographic", "-no-reboot", "-nodefaults",
                 "-serial", "stdio", "-kernel", kernel, "-initrd", initrd,
@@ -137,6 +148,9 @@ def run(command, kdir=None, timeout=900, memory=2048, cpus=2, stream=None):
                            "systemd.unified_cgroup_hierarchy=1",
                 "-virtfs", "local,path=/,mount_tag=host,security_model=passthrough,readonly=on,multidevs=remap",
                 "-device", "virtio-rng-pci"]
+        for i, p in enumerate(shares):
+            argv += ["-virtfs", f"local,path={p},mount_tag=share{i},security_model=passthrough,"
+                                "readonly=on,multidevs=remap"]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT)
         out = []
@@ -174,10 +188,12 @@ def main():
     ap.add_argument("--kernel-dir")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--memory", type=int, default=2048)
+    ap.add_argument("--share", action="append", default=[],
+                    help="a host directory to show at its own path (repeatable)")
     ap.add_argument("command", nargs="+")
     a = ap.parse_args()
     rc, _ = run(" ".join(shlex.quote(c) for c in a.command), a.kernel_dir, a.timeout, a.memory,
-                stream=sys.stdout)
+                stream=sys.stdout, shares=a.share)
     sys.exit(rc)
 
 
