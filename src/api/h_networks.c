@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <regex.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -22,6 +21,7 @@
 #include "api/h_networks.h"
 #include "api/util.h"
 #include "common/cleanup.h"
+#include "common/filters.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -204,42 +204,15 @@ static json_t *net_json(struct builtin_net *n, json_t *containers)
     return v;
 }
 
-/* Docker matches id and name filters as unanchored regular expressions. */
+/* the values of a filter, or true when it is not given */
 static bool matches(json_t *vals, const char *s)
 {
-    if (json_array_size(vals) == 0)
-        return true;
-    size_t i;
-    json_t *v;
-    json_array_foreach(vals, i, v)
-    {
-        const char *want = json_string_value(v);
-        regex_t re;
-        if (regcomp(&re, want, REG_EXTENDED | REG_NOSUB) != 0) {
-            if (strstr(s, want) != NULL)
-                return true;
-            continue;
-        }
-        bool ok = regexec(&re, s, 0, NULL, 0) == 0;
-        regfree(&re);
-        if (ok)
-            return true;
-    }
-    return false;
+    return json_array_size(vals) == 0 || filter_any_regex(vals, s);
 }
 
 static bool exact(json_t *vals, const char *s)
 {
-    if (json_array_size(vals) == 0)
-        return true;
-    size_t i;
-    json_t *v;
-    json_array_foreach(vals, i, v)
-    {
-        if (strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
+    return json_array_size(vals) == 0 || filter_has(vals, s);
 }
 
 /* Docker's "invalid filter 'KEY'" (400) for a key not in keys. */

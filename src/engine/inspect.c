@@ -2,7 +2,6 @@
  * filters and status texts, and prune. */
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/filters.h"
 #include "common/human.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -154,12 +154,7 @@ static bool m_id(const char *w, void *p)
 static bool m_name(const char *w, void *p)
 {
     const char *n = json_string_value(json_object_get(((struct fctx *)p)->rec, "Name"));
-    regex_t re;
-    if (regcomp(&re, w, REG_EXTENDED | REG_NOSUB) != 0)
-        return n != NULL && strstr(n, w) != NULL;
-    bool ok = n != NULL && regexec(&re, n, 0, NULL, 0) == 0;
-    regfree(&re);
-    return ok;
+    return n != NULL && filter_regex(w, n);
 }
 
 static bool m_status(const char *w, void *p)

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <regex.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/filters.h"
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/strv.h"
@@ -626,18 +626,6 @@ static int check_filters(json_t *filters, const char *const *accepted, struct be
     return 0;
 }
 
-static bool has_value(json_t *vals, const char *s)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(vals, i, v)
-    {
-        if (strcmp(json_string_value(v), s) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Docker's GetBoolOrDefault: exactly one of the truthy or falsy spellings. */
 static int bool_filter(json_t *filters, const char *key, int *out, struct berr **err)
 {
@@ -645,8 +633,8 @@ static int bool_filter(json_t *filters, const char *key, int *out, struct berr *
     *out = -1;
     if (vals == NULL)
         return 0;
-    bool f = has_value(vals, "0") || has_value(vals, "false");
-    bool t = has_value(vals, "1") || has_value(vals, "true");
+    bool f = filter_has(vals, "0") || filter_has(vals, "false");
+    bool t = filter_has(vals, "1") || filter_has(vals, "true");
     if (f == t) {
         _cleanup_free_ char *txt = values_text(vals);
         return berr_code(err, EINVAL, "invalid filter '%s=%s'", key, txt);
@@ -679,21 +667,7 @@ static bool labels_match_all(json_t *vals, json_t *labels)
 
 static bool name_matches(json_t *vals, const char *name)
 {
-    if (vals == NULL || json_array_size(vals) == 0 || has_value(vals, name))
-        return true;
-    size_t i;
-    json_t *v;
-    json_array_foreach(vals, i, v)
-    {
-        regex_t re;
-        if (regcomp(&re, json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0)
-            continue;
-        bool m = regexec(&re, name, 0, NULL, 0) == 0;
-        regfree(&re);
-        if (m)
-            return true;
-    }
-    return false;
+    return vals == NULL || json_array_size(vals) == 0 || filter_any_regex(vals, name);
 }
 
 static bool has_holds(int vfd)
@@ -714,7 +688,7 @@ json_t *vol_list(struct vol_store *vs, json_t *filters, bool usage, struct berr 
     for (char **n = names; *n; n++) {
         if (!name_matches(json_object_get(filters, "name"), *n))
             continue;
-        if (json_array_size(drivers) && !has_value(drivers, "local"))
+        if (json_array_size(drivers) && !filter_has(drivers, "local"))
             continue;
         _cleanup_close_ int vfd = open_subdir(vs->dir_fd, *n);
         if (vfd < 0)
