@@ -59,6 +59,7 @@ exec $B switch_root /host /bin/busybox sh /tmp/.purev2-stage2.sh
 """
 
 STAGE2 = r"""cd /
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 /bin/sh /tmp/.purev2-cmd.sh
 echo "%(mark)s $?"
 /bin/busybox sync
