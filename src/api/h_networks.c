@@ -278,18 +278,25 @@ static void networks_list(struct api_req *r)
     api_reply_json(r, 200, out);
 }
 
+/* The network the request's {id} names, or NULL after Docker's 404. */
+static struct builtin_net *net_of_request(struct api_req *r)
+{
+    const char *ref = api_param(r, "id");
+    struct builtin_net *n = find_net(api_daemon(r), ref);
+    if (n == NULL)
+        api_reply_error(r, 404, "network %s not found", ref);
+    return n;
+}
+
 static void networks_inspect(struct api_req *r)
 {
     struct api_daemon *d = api_daemon(r);
-    const char *ref = api_param(r, "id");
-    struct builtin_net *n = find_net(d, ref);
-    if (n == NULL) {
-        api_reply_error(r, 404, "network %s not found", ref);
+    struct builtin_net *n = net_of_request(r);
+    if (n == NULL)
         return;
-    }
     const char *scope = api_query(r, "scope");
     if (scope != NULL && *scope != '\0' && strcmp(scope, "local") != 0) {
-        api_reply_error(r, 404, "network %s not found", ref);
+        api_reply_error(r, 404, "network %s not found", api_param(r, "id"));
         return;
     }
     api_reply_json(r, 200, net_json(n, attached(d, n)));
@@ -320,12 +327,9 @@ static void networks_create(struct api_req *r)
 
 static void networks_remove(struct api_req *r)
 {
-    const char *ref = api_param(r, "id");
-    struct builtin_net *n = find_net(api_daemon(r), ref);
-    if (n == NULL) {
-        api_reply_error(r, 404, "network %s not found", ref);
+    struct builtin_net *n = net_of_request(r);
+    if (n == NULL)
         return;
-    }
     api_reply_error(r, 403, "%s is a pre-defined network and cannot be removed", n->name);
 }
 
@@ -351,12 +355,9 @@ static void networks_prune(struct api_req *r)
 static void networks_connect(struct api_req *r)
 {
     struct api_daemon *d = api_daemon(r);
-    const char *ref = api_param(r, "id");
-    struct builtin_net *n = find_net(d, ref);
-    if (n == NULL) {
-        api_reply_error(r, 404, "network %s not found", ref);
+    struct builtin_net *n = net_of_request(r);
+    if (n == NULL)
         return;
-    }
     json_t *body = api_body_json(r);
     if (body == NULL)
         return;
