@@ -7,8 +7,11 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 int write_all(int fd, const void *buf, size_t len)
 {
@@ -223,4 +226,37 @@ bool is_mount_root(const char *path)
         return (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
     struct stat a, b;
     return fstat(fd, &a) == 0 && fstatat(fd, "..", &b, 0) == 0 && a.st_dev != b.st_dev;
+}
+
+int sealed_copy_fd(int src_fd, const char *name, struct berr **err)
+{
+    struct stat st;
+    if (fstat(src_fd, &st) < 0)
+        return berr_sys(err, "stat the file to copy into %s", name);
+    _cleanup_close_ int mfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (mfd < 0)
+        return berr_sys(err, "memfd_create %s", name);
+    off_t off = 0;
+    while (off < st.st_size) {
+        ssize_t n = sendfile(mfd, src_fd, &off, (size_t)(st.st_size - off));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return berr_sys(err, "copy into the memfd %s", name);
+        if (n == 0)
+            return berr_code(err, EIO, "copy into the memfd %s: the file shrank", name);
+    }
+    /* F_SEAL_WRITE fails with EBUSY while a page of the file still has a transient extra
+     * reference (the copy's pipe buffers, a CPU's LRU batch); the kernel waits a little
+     * itself, and on a loaded machine that is not always enough: try again, briefly. */
+    int tries = 0;
+    while (fcntl(mfd, F_ADD_SEALS, SEALED_COPY_SEALS) < 0) {
+        if (errno != EBUSY || ++tries > 200)
+            return berr_sys(err, "seal the memfd %s", name);
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    int fd = mfd;
+    mfd = -1;
+    return fd;
 }

@@ -2,6 +2,7 @@
  * and closing inherited fds. */
 #pragma once
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -36,3 +37,11 @@ int cloexec_from(int from);
 bool is_mount_root(const char *path);
 /* Remove a directory tree (no symlink following). Missing is fine. */
 int rm_rf_at(int dirfd, const char *path, struct berr **err);
+
+/* The seals of a sealed copy: no writes, no resizes, no further seal changes. */
+#define SEALED_COPY_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* A close-on-exec memfd named name holding the whole content of src_fd, sealed with
+ * SEALED_COPY_SEALS (a runtime binary that nothing can write through /proc/PID/exe);
+ * -1 with err set on failure. */
+int sealed_copy_fd(int src_fd, const char *name, struct berr **err);

@@ -14,6 +14,12 @@ extern char **environ;
 
 pid_t spawn_process(char *const argv[], const int *fds, int nfds, bool search, struct berr **err)
 {
+    return spawn_process_path(argv[0], argv, fds, nfds, search, err);
+}
+
+pid_t spawn_process_path(const char *path, char *const argv[], const int *fds, int nfds,
+                         bool search, struct berr **err)
+{
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -35,8 +41,8 @@ pid_t spawn_process(char *const argv[], const int *fds, int nfds, bool search, s
         rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid = -1;
     if (rc == 0)
-        rc = search ? posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ)
-                    : posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+        rc = search ? posix_spawnp(&pid, path, &fa, &attr, argv, environ)
+                    : posix_spawn(&pid, path, &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0)

@@ -11,3 +11,7 @@
  * new process that shares nothing with a multi-threaded caller but what exec keeps. Returns its
  * pid, or -1 with err. */
 pid_t spawn_process(char *const argv[], const int *fds, int nfds, bool search, struct berr **err);
+
+/* The same, running the program at path with argv as given (argv[0] need not name it). */
+pid_t spawn_process_path(const char *path, char *const argv[], const int *fds, int nfds,
+                         bool search, struct berr **err);

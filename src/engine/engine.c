@@ -315,6 +315,7 @@ int eng_open(const struct eng_opts *o, struct eng **out, struct berr **err)
     e->exec_root = xstrdup(o->exec_root);
     e->runtime = xstrdup(o->runtime);
     e->runtime_root = xasprintf("%s/runtime", o->exec_root);
+    pthread_mutex_init(&e->rt_mu, NULL);
     e->monitor = xstrdup(o->monitor);
     e->init = xstrdup(o->init);
     e->store = o->store;
@@ -352,11 +353,15 @@ int eng_open(const struct eng_opts *o, struct eng **out, struct berr **err)
     }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (strlen(de->d_name) != 64) {
+        if (strncmp(de->d_name, ENG_TRASH_PREFIX, strlen(ENG_TRASH_PREFIX)) == 0) {
+            /* a removal that a crash interrupted after its announcement */
+            _cleanup_berr_ struct berr *rerr = NULL;
+            if (rm_rf_at(dirfd(d), de->d_name, &rerr) < 0)
+                log_warn("%s", rerr->msg);
             continue;
         }
+        if (de->d_name[0] == '.' || strlen(de->d_name) != 64)
+            continue;
         struct ctr *c = load_one(e, de->d_name);
         if (c == NULL) {
             /* a container whose create never finished: nothing refers to it */
@@ -427,6 +432,8 @@ void eng_close(struct eng *e)
     free(e->root);
     free(e->ctr_dir);
     free(e->exec_root);
+    eng_runtime_copy_free(e);
+    pthread_mutex_destroy(&e->rt_mu);
     free(e->runtime);
     free(e->runtime_root);
     free(e->monitor);

@@ -31,6 +31,8 @@ struct eng {
     pthread_mutex_t mu;
     pthread_cond_t changed; /* broadcast at every state change */
     char *root, *ctr_dir, *exec_root, *runtime, *runtime_root, *monitor, *init;
+    pthread_mutex_t rt_mu;
+    struct eng_rt_copy *rt; /* runtime.c: the sealed copy of the runtime; guarded by rt_mu */
     struct img_store *store;
     struct img_snapshotter *snap;
     struct vol_store *volumes;
@@ -43,6 +45,9 @@ struct eng {
     pthread_t watcher;
     bool closing;
 };
+
+/* A removed container's directory while it is emptied: <ctr_dir>/<prefix><id>. */
+#define ENG_TRASH_PREFIX ".removing-"
 
 /* engine.c */
 struct ctr *eng_get(struct eng *e, const char *ref, struct berr **err); /* takes a ref */
@@ -58,7 +63,13 @@ const char *ctr_status(struct ctr *c);
 void ctr_set_status(struct ctr *c, const char *status);
 void eng_event(struct eng *e, struct ctr *c, const char *action, json_t *extra_attrs);
 
-/* runtime.c: running berth-runc; returns its exit status or -1 with err holding its message. */
+/* runtime.c: what to execute for the runtime: the path of the daemon's sealed copy of it
+ * (held in *held until eng_runtime_release), or the runtime's own path when no copy can be
+ * made. A runtime run from a sealed copy skips making its own (CVE-2019-5736). */
+const char *eng_runtime_acquire(struct eng *e, struct eng_rt_copy **held);
+void eng_runtime_release(struct eng *e, struct eng_rt_copy *held);
+void eng_runtime_copy_free(struct eng *e);
+/* Running berth-runc; returns its exit status or -1 with err holding its message. */
 int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...);
 /* `delete --force` of whatever the runtime still holds of container id (nothing to do, and no
  * process spawned, when it holds nothing). */

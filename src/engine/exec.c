@@ -278,7 +278,10 @@ int eng_exec_start(struct eng *e, const char *exec_id, bool detach, struct eng_e
     argv[n++] = ex->ctr_id;
     argv[n] = NULL;
     const int fds[3] = {pin[0], pout[1], perr[1]};
-    pid_t pid = spawn_process((char *const *)argv, fds, 3, false, err);
+    struct eng_rt_copy *held;
+    const char *path = eng_runtime_acquire(e, &held);
+    pid_t pid = spawn_process_path(path, (char *const *)argv, fds, 3, false, err);
+    eng_runtime_release(e, held);
     if (pid < 0) {
         for (int k = 0; k < 2; k++) {
             closep(&pin[k]);

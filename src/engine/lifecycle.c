@@ -220,7 +220,9 @@ void eng_handle_exit_locked(struct eng *e, struct ctr *c)
     }
     pthread_cond_broadcast(&e->changed);
     pthread_mutex_unlock(&e->mu);
-    ctr_save(e, c, NULL);
+    /* a container removed now has its record rewritten at once ("removing") */
+    if (!auto_remove)
+        ctr_save(e, c, NULL);
     if (oom)
         eng_event(e, c, "oom", NULL);
     char codebuf[24];
@@ -519,13 +521,22 @@ int eng_remove_locked(struct eng *e, struct ctr *c, bool volumes, struct berr **
     /* the record goes first, so a crash midway leaves a directory the next start removes */
     _cleanup_free_ char *rec = ctr_path(e, c, "config.v2.json");
     unlink(rec);
-    if (rm_rf_at(AT_FDCWD, dir, err) < 0)
+    /* The directory leaves the table's sight in one rename and is emptied once the removal
+     * has been announced, so `run --rm` and `rm` do not wait for it (eng_open empties what a
+     * crash left). Where it cannot be renamed it is removed first, as before. */
+    _cleanup_free_ char *trash = xasprintf("%s/%s%s", e->ctr_dir, ENG_TRASH_PREFIX, c->id);
+    bool moved = rename(dir, trash) == 0;
+    if (!moved && rm_rf_at(AT_FDCWD, dir, err) < 0)
         return -1;
     eng_event(e, c, "destroy", NULL);
     pthread_mutex_lock(&e->mu);
     eng_exec_forget(e, c->id);
     pthread_mutex_unlock(&e->mu);
     eng_drop(e, c);
+    _cleanup_berr_ struct berr *rerr = NULL;
+    if (moved && rm_rf_at(AT_FDCWD, trash, &rerr) < 0)
+        log_warn("container %s: removing its files: %s (the next start tries again)", c->id,
+                 rerr->msg);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,92 @@
 #include "common/process.h"
 #include "common/xalloc.h"
 #include "engine/engine_internal.h"
+
+/* ---- the runtime's sealed copy ----
+ * berth-runc (like runc and crun) re-executes itself from a sealed memfd before it touches a
+ * container, unless it already runs from one: a 2 MB copy and a second execve for every create
+ * and exec. The daemon makes that copy once and executes it through /proc/<its pid>/fd/N. The
+ * copy follows the file at the runtime's path (remade when it is replaced, e.g. by an upgrade);
+ * one being replaced stays open until the last spawn that may use its path has returned. */
+struct eng_rt_copy {
+    int fd;
+    unsigned users;
+    struct stat st;
+    char path[48];
+};
+
+/* copies bigger than this are left to the runtime (one per command, freed with it) */
+#define RT_COPY_MAX (64u << 20)
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static struct eng_rt_copy *make_copy(struct eng *e)
+{
+    _cleanup_close_ int src = open(e->runtime, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (src < 0 || fstat(src, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RT_COPY_MAX)
+        return NULL;
+    _cleanup_berr_ struct berr *err = NULL;
+    int fd = sealed_copy_fd(src, "berth-runtime", &err);
+    if (fd < 0) {
+        log_debug("runtime %s: no sealed copy (%s): it makes its own", e->runtime, err->msg);
+        return NULL;
+    }
+    struct eng_rt_copy *c = xcalloc(1, sizeof(*c));
+    c->fd = fd;
+    c->st = st;
+    snprintf(c->path, sizeof(c->path), "/proc/%d/fd/%d", (int)getpid(), fd);
+    return c;
+}
+
+static void free_copy(struct eng_rt_copy *c)
+{
+    close(c->fd);
+    free(c);
+}
+
+const char *eng_runtime_acquire(struct eng *e, struct eng_rt_copy **held)
+{
+    *held = NULL;
+    struct stat st;
+    if (stat(e->runtime, &st) < 0)
+        return e->runtime; /* the spawn reports what is wrong with it */
+    pthread_mutex_lock(&e->rt_mu);
+    struct eng_rt_copy *c = e->rt;
+    if (c == NULL || !same_file(&c->st, &st)) {
+        if (c != NULL && c->users == 0)
+            free_copy(c);
+        /* one still in use is freed by its last release, which finds it replaced */
+        c = e->rt = make_copy(e);
+    }
+    if (c != NULL)
+        c->users++;
+    pthread_mutex_unlock(&e->rt_mu);
+    *held = c;
+    return c != NULL ? c->path : e->runtime;
+}
+
+void eng_runtime_release(struct eng *e, struct eng_rt_copy *held)
+{
+    if (held == NULL)
+        return;
+    pthread_mutex_lock(&e->rt_mu);
+    bool drop = --held->users == 0 && e->rt != held;
+    pthread_mutex_unlock(&e->rt_mu);
+    if (drop)
+        free_copy(held);
+}
+
+void eng_runtime_copy_free(struct eng *e)
+{
+    if (e->rt != NULL)
+        free_copy(e->rt);
+    e->rt = NULL;
+}
 
 void eng_runtime_forget(struct eng *e, const char *id)
 {
@@ -52,7 +139,11 @@ int eng_runtime(struct eng *e, struct berr **err, const char *arg0, ...)
     if (pipe2(p, O_CLOEXEC) < 0)
         return berr_sys(err, "pipe");
     const int fds[3] = {-1, -1, p[1]};
-    pid_t pid = spawn_process((char *const *)argv, fds, 3, false, err);
+    struct eng_rt_copy *held;
+    const char *path = eng_runtime_acquire(e, &held);
+    /* posix_spawn returns once the child has executed: the path is not needed after it */
+    pid_t pid = spawn_process_path(path, (char *const *)argv, fds, 3, false, err);
+    eng_runtime_release(e, held);
     if (pid < 0) {
         close(p[0]);
         close(p[1]);

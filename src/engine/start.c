@@ -203,6 +203,14 @@ static int spawn_monitor(struct eng *e, struct ctr *c, json_t *config, json_t *h
     argv[n++] = e->runtime;
     argv[n++] = "--runtime-root";
     argv[n++] = e->runtime_root;
+    /* the monitor's create runs the daemon's sealed copy of the runtime: held until the monitor
+     * has reported, by which time that create has been executed */
+    struct eng_rt_copy *held;
+    const char *rt_path = eng_runtime_acquire(e, &held);
+    if (held != NULL) {
+        argv[n++] = "--runtime-exec";
+        argv[n++] = rt_path;
+    }
     argv[n++] = "--dir";
     argv[n++] = mdir;
     if (ltype == NULL || strcmp(ltype, "none") != 0) {
@@ -222,12 +230,15 @@ static int spawn_monitor(struct eng *e, struct ctr *c, json_t *config, json_t *h
     argv[n] = NULL;
 
     int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        eng_runtime_release(e, held);
         return berr_sys(err, "pipe");
+    }
     /* the monitor gets its report pipe as fd 3, and not the daemon's signal state */
     const int fds[4] = {-1, -1, -1, p[1]};
     pid_t pid = spawn_process((char *const *)argv, fds, 4, false, err);
     if (pid < 0) {
+        eng_runtime_release(e, held);
         close(p[0]);
         close(p[1]);
         return -1;
@@ -256,6 +267,7 @@ static int spawn_monitor(struct eng *e, struct ctr *c, json_t *config, json_t *h
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    eng_runtime_release(e, held);
     json_error_t je;
     _cleanup_json_ json_t *rep = json_loads(buf, JSON_DISABLE_EOF_CHECK, &je);
     if (rep == NULL) {

@@ -48,7 +48,7 @@
 #define SYNC_FD           3
 
 struct opts {
-    char *id, *bundle, *runtime, *runtime_root, *dir, *log_path;
+    char *id, *bundle, *runtime, *runtime_exec, *runtime_root, *dir, *log_path;
     uint64_t log_max_size;
     unsigned log_max_file;
     bool tty, stdin_open, stdin_once;
@@ -118,10 +118,12 @@ static void usage(FILE *f)
 {
     fputs("usage: berth-monitor --id ID --bundle DIR --runtime PATH --runtime-root DIR --dir DIR\n"
           "                     [--log-path FILE] [--log-max-size BYTES] [--log-max-file N]\n"
-          "                     [--tty] [--stdin] [--stdin-once]\n"
+          "                     [--tty] [--stdin] [--stdin-once] [--runtime-exec PATH]\n"
           "Runs one container through the OCI runtime and stays with it: holds its stdio, writes\n"
           "its json-file log, serves DIR/attach.sock and records DIR/exit.json. Started by\n"
-          "berthd with fd 3 open for the one-line result of the container's creation.\n",
+          "berthd with fd 3 open for the one-line result of the container's creation.\n"
+          "--runtime-exec names the file the runtime's create executes (berthd's sealed copy of\n"
+          "the runtime); --runtime is still its argv[0] and what later commands execute.\n",
           f);
 }
 
@@ -159,6 +161,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct berr **err)
         {"id", STRING, offsetof(struct opts, id)},
         {"bundle", STRING, offsetof(struct opts, bundle)},
         {"runtime", STRING, offsetof(struct opts, runtime)},
+        {"runtime-exec", STRING, offsetof(struct opts, runtime_exec)},
         {"runtime-root", STRING, offsetof(struct opts, runtime_root)},
         {"dir", STRING, offsetof(struct opts, dir)},
         {"log-path", STRING, offsetof(struct opts, log_path)},
@@ -519,7 +522,10 @@ static void start(void)
     unlinkat(M.dirfd, "pid", 0);
     _cleanup_strv_ char **argv = runtime_argv("create");
     mon_io_hold_stderr(M.io);
-    M.create_pid = spawn_process(argv, child_fds, 3, true, &err);
+    /* the daemon's sealed copy of the runtime when it passed one (for this create only: the
+     * path is the daemon's fd and means nothing once the daemon has gone) */
+    M.create_pid = spawn_process_path(M.o.runtime_exec ? M.o.runtime_exec : argv[0], argv,
+                                      child_fds, 3, true, &err);
     mon_io_close_child_side(M.io);
     if (M.create_pid < 0)
         startup_failed_err(err);

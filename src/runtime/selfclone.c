@@ -3,15 +3,10 @@
  * host binary is never the executable of a process that lives in a container's namespaces. */
 #include "runtime/selfclone.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 
 #include <fcntl.h>
 #include <stdbool.h>
-#include <sys/mman.h>
-#include <sys/sendfile.h>
-#include <sys/stat.h>
-#include <time.h>
-
-#define CLONE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 static bool is_sealed_copy(void)
 {
@@ -19,7 +14,7 @@ static bool is_sealed_copy(void)
     if (fd < 0)
         return false;
     int seals = fcntl(fd, F_GET_SEALS);
-    return seals >= 0 && (seals & CLONE_SEALS) == CLONE_SEALS;
+    return seals >= 0 && (seals & SEALED_COPY_SEALS) == SEALED_COPY_SEALS;
 }
 
 int rt_selfclone_ensure(char **argv, char **envp, struct berr **err)
@@ -29,30 +24,9 @@ int rt_selfclone_ensure(char **argv, char **envp, struct berr **err)
     _cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (src < 0)
         return berr_sys(err, "open /proc/self/exe");
-    struct stat st;
-    if (fstat(src, &st) < 0)
-        return berr_sys(err, "stat /proc/self/exe");
-    _cleanup_close_ int mfd = memfd_create("berth-runc", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    _cleanup_close_ int mfd = sealed_copy_fd(src, "berth-runc", err);
     if (mfd < 0)
-        return berr_sys(err, "memfd_create");
-    off_t off = 0;
-    while (off < st.st_size) {
-        ssize_t n = sendfile(mfd, src, &off, (size_t)(st.st_size - off));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return berr_sys(err, "copy the runtime binary into a memfd");
-    }
-    /* F_SEAL_WRITE fails with EBUSY while a page of the file still has a transient extra
-     * reference (the copy's pipe buffers, a CPU's LRU batch); the kernel waits a little
-     * itself, and on a loaded machine that is not always enough: try again, briefly. */
-    int tries = 0;
-    while (fcntl(mfd, F_ADD_SEALS, CLONE_SEALS) < 0) {
-        if (errno != EBUSY || ++tries > 200)
-            return berr_sys(err, "seal the runtime memfd");
-        struct timespec pause = {0, 1000000};
-        nanosleep(&pause, NULL);
-    }
+        return -1;
     fexecve(mfd, argv, envp);
     return berr_sys(err, "re-execute from the sealed runtime copy");
 }
