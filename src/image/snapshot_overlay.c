@@ -2,6 +2,7 @@
  * whiteouts in overlayfs's form (0/0 character devices and the trusted.overlay.opaque xattr),
  * and a chain is mounted by stacking those directories as lower layers. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,21 +24,40 @@
 /* Overlay accepts up to 500 lower layers; images are capped well below that by Docker (127). */
 #define MAX_CHAIN 500
 
+struct mount_job {
+    int dir_fd;
+    const char *opts, *target;
+    unsigned long flags;
+    int err;
+};
+
+static int mount_child(void *arg)
+{
+    struct mount_job *j = arg;
+    if (fchdir(j->dir_fd) < 0 || mount("overlay", j->target, "overlay", j->flags, j->opts) < 0)
+        j->err = errno;
+    return 0;
+}
+
 /* Mounts overlay with options naming paths relative to dir_fd. The mount options must fit in a
  * page; relative short names make 128 layers fit. A child does the chdir so the caller's cwd
- * (and any other thread's) is untouched. */
+ * (and any other thread's) is untouched; it shares the caller's memory (CLONE_VM, the caller
+ * waiting as for vfork) but not its cwd, so nothing of the daemon's address space is copied. */
 static int mount_overlay_at(int dir_fd, const char *opts, const char *target, unsigned long flags,
                             struct berr **err)
 {
-    pid_t pid = fork();
-    if (pid < 0)
-        return berr_sys(err, "fork");
-    if (pid == 0) {
-        if (fchdir(dir_fd) < 0)
-            _exit(errno);
-        if (mount("overlay", target, "overlay", flags, opts) < 0)
-            _exit(errno);
-        _exit(0);
+    struct mount_job j = {.dir_fd = dir_fd, .opts = opts, .target = target, .flags = flags};
+    /* fchdir and mount need little stack; every signal stays blocked in the child */
+    _Alignas(16) char stack[32 * 1024];
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(mount_child, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &j);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        errno = clone_errno;
+        return berr_sys(err, "start the mount helper");
     }
     int status;
     while (waitpid(pid, &status, 0) < 0) {
@@ -46,8 +66,8 @@ static int mount_overlay_at(int dir_fd, const char *opts, const char *target, un
     }
     if (!WIFEXITED(status))
         return berr_set(err, EIO, "mount helper died with signal %d", WTERMSIG(status));
-    if (WEXITSTATUS(status) != 0)
-        return berr_set(err, WEXITSTATUS(status), "mount overlay on %s", target);
+    if (j.err != 0)
+        return berr_set(err, j.err, "mount overlay on %s", target);
     return 0;
 }
 
