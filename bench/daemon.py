@@ -240,10 +240,35 @@ def _ppid(pid):
         return 0
 
 
+def mount_v1_hugetlb():
+    """crun 1.8.1 (podman's runtime here) refuses the v1/v2 hybrid layout unless hugetlb has a v1
+    hierarchy. hugetlb can only move to v1 while no v2 cgroup uses it: berth's containers are
+    gone by now, so its unified cgroups let go of it first. Returns the mount point to undo, or
+    None."""
+    path = "/sys/fs/cgroup/hugetlb"
+    if os.path.ismount(path) or not os.path.ismount("/sys/fs/cgroup/unified"):
+        return None
+    for d in ("/sys/fs/cgroup/unified/berth", "/sys/fs/cgroup/unified"):
+        try:
+            with open(os.path.join(d, "cgroup.subtree_control"), "w") as f:
+                f.write("-hugetlb")
+        except OSError:
+            pass
+    os.makedirs(path, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "cgroup", "-o", "hugetlb", "cgroup", path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"# podman: cannot mount a v1 hugetlb hierarchy for crun: {r.stderr.strip()}",
+              file=sys.stderr)
+        return None
+    return path
+
+
 class Podman(Engine):
     name = "podman"
 
     def setup(self, tmp):
+        self.hugetlb = mount_v1_hugetlb()
         # podman refuses a runroot longer than 50 characters
         self.dir = tempfile.mkdtemp(prefix="bp", dir="/run")
         conf = os.path.join(self.dir, "containers.conf")
@@ -263,6 +288,12 @@ class Podman(Engine):
     def stop(self):
         subprocess.run(self.cli("rm", "-af"), env=self.env, capture_output=True)
         subprocess.run(self.cli("rmi", "-af"), env=self.env, capture_output=True)
+        if self.hugetlb:
+            subprocess.run(["umount", self.hugetlb])
+            try:
+                os.rmdir(self.hugetlb)
+            except OSError:
+                pass
         for m in reversed(open("/proc/self/mounts").read().split("\n")):
             f = m.split()
             if len(f) > 1 and f[1].startswith(self.dir):
