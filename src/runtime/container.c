@@ -98,9 +98,9 @@ static int set_time_offsets(const struct rt_spec *spec, struct berr **err)
     char buf[128];
     size_t len = 0;
     if (spec->time_monotonic.present)
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "monotonic %lld %u\n",
-                                (long long)spec->time_monotonic.secs,
-                                spec->time_monotonic.nanosecs);
+        len +=
+            (size_t)snprintf(buf + len, sizeof(buf) - len, "monotonic %lld %u\n",
+                             (long long)spec->time_monotonic.secs, spec->time_monotonic.nanosecs);
     if (spec->time_boottime.present)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "boottime %lld %u\n",
                                 (long long)spec->time_boottime.secs, spec->time_boottime.nanosecs);
@@ -165,10 +165,9 @@ static void create_job_release(struct create_job *j, bool failed)
  * so a container cannot change the host's kernel settings. */
 static int check_sysctls(const struct rt_spec *spec, struct berr **err)
 {
-    static const char *const ipc_keys[] = {"kernel.msgmax",          "kernel.msgmnb",
-                                           "kernel.msgmni",          "kernel.sem",
-                                           "kernel.shmall",          "kernel.shmmax",
-                                           "kernel.shmmni",          "kernel.shm_rmid_forced"};
+    static const char *const ipc_keys[] = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+        "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
     for (size_t i = 0; i < spec->n_sysctl; i++) {
         const char *k = spec->sysctl[i].key;
         bool ok = false;
@@ -186,8 +185,7 @@ static int check_sysctls(const struct rt_spec *spec, struct berr **err)
         if (need != RT_NS_COUNT)
             ok = spec->namespaces[need].present;
         if (!ok)
-            return berr_set(err, EINVAL,
-                            "linux.sysctl: \"%s\" %s", k,
+            return berr_set(err, EINVAL, "linux.sysctl: \"%s\" %s", k,
                             need == RT_NS_COUNT
                                 ? "is not namespaced: setting it would change the host"
                                 : "needs the container to have its own namespace for it");
@@ -212,9 +210,10 @@ static int validate(const struct rt_create_opts *o, struct create_job *j, struct
         return berr_set(err, EINVAL,
                         "process.terminal is set: pass --console-socket to receive the terminal");
     if (!spec->process->terminal && o->console_socket)
-        return berr_set(err, EINVAL,
-                        "--console-socket was given but process.terminal is false in %s/config.json",
-                        j->bundle);
+        return berr_set(
+            err, EINVAL,
+            "--console-socket was given but process.terminal is false in %s/config.json",
+            j->bundle);
     if (check_sysctls(spec, err) < 0)
         return berr_wrap(err, "%s/config.json", j->bundle);
     if (rt_state_check_id(o->id, err) < 0)
@@ -329,8 +328,8 @@ static int spawn_init(struct create_job *j, const struct rt_create_opts *o, stru
         .console_fd = j->console_fd,
         .state_dirfd = -1,
         .new_userns = (flags & CLONE_NEWUSER) != 0,
-        .new_cgroupns = spec->namespaces[RT_NS_CGROUP].present &&
-                        !spec->namespaces[RT_NS_CGROUP].path,
+        .new_cgroupns =
+            spec->namespaces[RT_NS_CGROUP].present && !spec->namespaces[RT_NS_CGROUP].path,
         .has_prestart_hooks = has_early_hooks(spec),
         .no_pivot = o->no_pivot,
         .no_new_keyring = o->no_new_keyring,
@@ -351,8 +350,7 @@ static int spawn_init(struct create_job *j, const struct rt_create_opts *o, stru
      * clone below, and go back to ours right after it. */
     bool new_time = spec->namespaces[RT_NS_TIME].present && !spec->namespaces[RT_NS_TIME].path;
     struct rt_child_ns saved;
-    int rc = rt_child_ns_enter(&saved, j->ns_fds[RT_NS_PID], j->ns_fds[RT_NS_TIME], new_time,
-                               err);
+    int rc = rt_child_ns_enter(&saved, j->ns_fds[RT_NS_PID], j->ns_fds[RT_NS_TIME], new_time, err);
     closep(&j->ns_fds[RT_NS_PID]);
     closep(&j->ns_fds[RT_NS_TIME]);
     if (rc == 0 && new_time)
@@ -397,8 +395,7 @@ static int delete_state(struct rt_state *st, struct berr **err);
 
 int rt_container_create(const struct rt_create_opts *o, int *exit_status, struct berr **err)
 {
-    struct create_job j = {.console_fd = -1, .sync_parent = -1, .sync_child = -1,
-                           .pty_parent = -1};
+    struct create_job j = {.console_fd = -1, .sync_parent = -1, .sync_child = -1, .pty_parent = -1};
     for (int t = 0; t < RT_NS_COUNT; t++)
         j.ns_fds[t] = -1;
     bool failed = true;
@@ -480,6 +477,13 @@ out:
     return failed ? -1 : 0;
 }
 
+/* Whether the stored config lists hooks of this kind: only then is it parsed again as a spec
+ * (seccomp profile and all) to run them. */
+static bool has_hooks(json_t *config, const char *kind)
+{
+    return json_array_size(json_object_get(json_object_get(config, "hooks"), kind)) > 0;
+}
+
 int rt_container_start(const char *root, const char *id, struct berr **err)
 {
     _cleanup_state_ struct rt_state *st = rt_state_load(root, id, err);
@@ -527,9 +531,11 @@ int rt_container_start(const char *root, const char *id, struct berr **err)
         return berr_set(err, ECANCELED, "start container \"%s\": %s", id,
                         why && why[1] ? why + 1 : "container init exited before exec");
     }
+    if (!has_hooks(st->config, "poststart"))
+        return 0;
     _cleanup_free_ char *cfg = json_dumps(st->config, JSON_COMPACT);
-    _cleanup_spec_ struct rt_spec *spec = cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL)
-                                               : NULL;
+    _cleanup_spec_ struct rt_spec *spec =
+        cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL) : NULL;
     if (spec && spec->hooks[RT_HOOK_POSTSTART].n) {
         _cleanup_free_ char *state = state_text(st, RT_STATUS_RUNNING);
         if (rt_hooks_run(&spec->hooks[RT_HOOK_POSTSTART], "poststart", state, err) < 0)
@@ -623,9 +629,11 @@ static int delete_state(struct rt_state *st, struct berr **err)
         if (rc < 0)
             return berr_wrap(err, "delete \"%s\"", st->id);
     }
-    _cleanup_free_ char *cfg = st->config ? json_dumps(st->config, JSON_COMPACT) : NULL;
-    _cleanup_spec_ struct rt_spec *spec = cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL)
-                                               : NULL;
+    if (!has_hooks(st->config, "poststop"))
+        return rt_state_remove(st, err);
+    _cleanup_free_ char *cfg = json_dumps(st->config, JSON_COMPACT);
+    _cleanup_spec_ struct rt_spec *spec =
+        cfg ? rt_spec_parse(cfg, strlen(cfg), "state", NULL) : NULL;
     if (spec && spec->hooks[RT_HOOK_POSTSTOP].n) {
         _cleanup_free_ char *state = state_text(st, RT_STATUS_STOPPED);
         /* The spec: a failing poststop hook is logged, and deletion goes on. */
@@ -688,8 +696,8 @@ int rt_container_pause(const char *root, const char *id, bool pause, struct berr
     enum rt_status s = current_status(st, cg);
     int rc;
     if (pause && s != RT_STATUS_RUNNING && s != RT_STATUS_CREATED)
-        rc = berr_set(err, EINVAL, "cannot pause container \"%s\": it is %s", id,
-                      rt_status_name(s));
+        rc =
+            berr_set(err, EINVAL, "cannot pause container \"%s\": it is %s", id, rt_status_name(s));
     else if (!pause && s != RT_STATUS_PAUSED)
         rc = berr_set(err, EINVAL, "cannot resume container \"%s\": it is %s, not paused", id,
                       rt_status_name(s));
@@ -699,8 +707,7 @@ int rt_container_pause(const char *root, const char *id, bool pause, struct berr
     return rc;
 }
 
-int rt_container_pids(const char *root, const char *id, pid_t **pids, size_t *n,
-                      struct berr **err)
+int rt_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct berr **err)
 {
     _cleanup_state_ struct rt_state *st = rt_state_load(root, id, err);
     if (st == NULL)
